@@ -15,9 +15,9 @@ import os
 import sys
 import zlib
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from typing import Any, BinaryIO, Literal
 
 import orjson
@@ -32,6 +32,8 @@ FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv
 _STDIN = "<stdin>"
 _BOM = b"\xef\xbb\xbf"
 _MISSING = object()
+_JSON_TYPES = {dict: "object", list: "array", str: "string", int: "number", float: "number",
+               bool: "boolean", type(None): "null"}
 
 
 @dataclass(frozen=True)
@@ -125,16 +127,10 @@ def read_documents(paths: Sequence[str], *, fields: Fields = Fields(),
                 yield item[0]
 
 
-def _format(name: str) -> str | None:
-    return FORMATS.get(os.path.splitext(_strip_gz(name))[1].lower())
-
-
-def _strip_ext(name: str) -> str:
-    return os.path.splitext(_strip_gz(name))[0]
-
-
-def _strip_gz(name: str) -> str:
-    return name[:-3] if name.lower().endswith(".gz") else name
+def _split(name: str) -> tuple[str, str | None]:
+    """Return a file name without its extensions, and its format (None if unsupported)."""
+    stem, ext = os.path.splitext(name[:-3] if name.lower().endswith(".gz") else name)
+    return stem, FORMATS.get(ext.lower())
 
 
 def _expand(path: str, stdin_format: str) -> Iterator[tuple[str, str, str, bool] | InputError]:
@@ -146,19 +142,19 @@ def _expand(path: str, stdin_format: str) -> Iterator[tuple[str, str, str, bool]
         for top, dirs, files in os.walk(path):
             dirs[:] = [d for d in dirs if not d.startswith(".")]
             for name in files:
-                fmt = _format(name)
+                rel = os.path.relpath(os.path.join(top, name), path).split(os.sep)
+                stem, fmt = _split("/".join(rel))
                 if fmt is not None and not name.startswith("."):
-                    rel = os.path.relpath(os.path.join(top, name), path)
-                    found.append((rel.split(os.sep), os.path.join(top, name), fmt))
-        for parts, file, fmt in sorted(found):
-            yield file, fmt, _strip_ext("/".join(parts)), True
+                    found.append((rel, os.path.join(top, name), fmt, stem))
+        for _, file, fmt, stem in sorted(found):
+            yield file, fmt, stem, True
     elif not os.path.exists(path):
         yield InputError(path, None, "no such file or directory")
-    elif (fmt := _format(os.path.basename(path))) is None:
+    elif (split := _split(os.path.basename(path)))[1] is None:
         yield InputError(path, None, f"unknown file type (expected {', '.join(FORMATS)}, "
                                      "optionally .gz)")
     else:
-        yield path, fmt, _strip_ext(os.path.basename(path)), False
+        yield path, str(split[1]), split[0], False
 
 
 def _read_file(path: str, fmt: str, txt_id: str, in_dir: bool, fields: Fields,
@@ -196,7 +192,7 @@ def _read_warc(path: str, fields: Fields, warn: Warn) -> Iterator[_Item]:
         except WarcError as err:
             raise InputError(path, None, f"not a valid WARC/ARC archive: {err}") from None
     if empty:
-        warn(InputError(path, None, f"{empty} HTML page(s) without main text passed over"))
+        warn(InputError(path, None, f"{empty} page(s) without text passed over"))
 
 
 class _Chain(io.RawIOBase):
@@ -217,10 +213,8 @@ class _Chain(io.RawIOBase):
         return n
 
 
-@contextmanager
-def _open_raw(path: str) -> Iterator[BinaryIO]:
-    with ExitStack() as stack:
-        yield sys.stdin.buffer if path == _STDIN else stack.enter_context(open(path, "rb"))
+def _open_raw(path: str) -> AbstractContextManager[BinaryIO]:
+    return nullcontext(sys.stdin.buffer) if path == _STDIN else open(path, "rb")
 
 
 @contextmanager
@@ -270,9 +264,7 @@ def _read_jsonl(stream: BinaryIO, path: str, fields: Fields, warn: Warn) -> Iter
 
 
 def _json_type(value: object) -> str:
-    names = {dict: "object", list: "array", str: "string", int: "number", float: "number",
-             bool: "boolean", type(None): "null"}
-    return names.get(type(value), type(value).__name__)
+    return _JSON_TYPES.get(type(value), type(value).__name__)
 
 
 def _read_csv(stream: BinaryIO, path: str, fields: Fields, warn: Warn,
@@ -337,7 +329,11 @@ def _record(path: str, line: int | None, doc_id: object, text: object, when: obj
 
 
 def _iso_date(value: object) -> str | None:
-    """Normalise an ISO-8601 date or datetime string; None or blank means no date."""
+    """Normalise an ISO-8601 date or datetime; times with an offset become UTC.
+
+    None or a blank string means no date. With every offset made UTC, the ISO strings of
+    dated documents sort in time order (naive times are kept as given).
+    """
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if not isinstance(value, str):
@@ -350,6 +346,7 @@ def _iso_date(value: object) -> str | None:
     try:
         if text[-1:] in ("Z", "z"):
             text = text[:-1] + "+00:00"
-        return datetime.fromisoformat(text).isoformat()
+        when = datetime.fromisoformat(text)
     except ValueError:
         raise ValueError(f"unparsable date {value!r} (expected ISO-8601)") from None
+    return (when if when.tzinfo is None else when.astimezone(timezone.utc)).isoformat()

@@ -54,6 +54,20 @@ def test_jsonl_ids_dates_sources(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.parametrize(("given", "normalised"), [
+    ("2024-03-01", "2024-03-01"),
+    (" 2024-03-01 ", "2024-03-01"),
+    ("2024-03-01T10:00:00", "2024-03-01T10:00:00"),
+    ("2024-03-01 10:00", "2024-03-01T10:00:00"),
+    ("2024-03-01T10:00:00.250Z", "2024-03-01T10:00:00.250000+00:00"),
+    ("2024-03-01T01:00:00+02:00", "2024-02-29T23:00:00+00:00"),
+    ("", None),
+])
+def test_dates_are_normalised(tmp_path: Path, given: str, normalised: str | None) -> None:
+    f = jsonl(tmp_path / "a.jsonl", {"id": "a", "text": "A.", "date": given})
+    assert read(f)[0].date == normalised
+
+
 @pytest.mark.parametrize("suffix", [".ndjson", ".json", ".JSONL"])
 def test_other_jsonl_suffixes(tmp_path: Path, suffix: str) -> None:
     f = jsonl(tmp_path / f"a{suffix}", {"id": "a", "text": "A text."})
@@ -417,7 +431,7 @@ def test_warc_html_main_text(tmp_path: Path, name: str) -> None:
     assert "hire forty more teachers" in article
     assert "Weather" not in article and "All rights reserved" not in article
     assert docs[1].text == "Wire copy, in cp1252: it\u2019s here."
-    assert [str(w) for w in warnings] == [f"{f}: 1 HTML page(s) without main text passed over"]
+    assert [str(w) for w in warnings] == [f"{f}: 1 page(s) without text passed over"]
 
 
 def test_warc_in_directory_and_invalid_warc(tmp_path: Path) -> None:
