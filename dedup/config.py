@@ -28,9 +28,9 @@ class Config:
         min_sentence_words: Content words a sentence needs to take part in reuse matching.
         align_threshold: Weighted Jaccard of content words for two sentences to align.
         min_shared_words: Content words two aligned sentences must share.
-        min_aligned: Aligned sentences that alone make a pair ``reuse``.
-        min_coverage: Share of the shorter side's content that two aligned sentences must
-            cover to make a pair ``reuse``.
+        min_aligned: Aligned sentences a ``reuse`` pair needs (one shared quote is not reuse).
+        min_aligned_weight: Rarity weight of the terms its aligned sentences must share
+            (see ``dedup.normalize.rarity``; 55 is about a dozen rare words).
         max_bucket: Documents a single LSH bucket may pair; larger buckets (boilerplate) are
             capped and reported.
     """
@@ -46,10 +46,10 @@ class Config:
     sentence_num_perm: int = 48
     sentence_threshold: float = 0.3
     min_sentence_words: int = 4
-    align_threshold: float = 0.35
+    align_threshold: float = 0.3
     min_shared_words: int = 4
-    min_aligned: int = 3
-    min_coverage: float = 0.2
+    min_aligned: int = 2
+    min_aligned_weight: float = 55.0
     max_bucket: int = 200
 
     def __post_init__(self) -> None:
@@ -58,7 +58,7 @@ class Config:
         if self.num_perm < 1 or self.sentence_num_perm < 1:
             raise ValueError("num_perm must be at least 1")
         for name in ("threshold", "near_jaccard", "near_containment", "sentence_threshold",
-                     "align_threshold", "min_coverage"):
+                     "align_threshold"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1, got {value}")

@@ -1,0 +1,87 @@
+"""Normalize stage: turn a sentence into weighted content terms that survive rewording.
+
+Rewrites keep the content words of a passage (names, numbers, nouns, verbs) while changing
+function words, inflection, order and punctuation. A sentence is therefore reduced to the set of
+its content-word stems: text is NFKC-normalised and case-folded, function words are dropped,
+English words are Snowball-stemmed, numbers and names are kept as anchors. CJK text, which has no
+spaces, contributes character bigrams.
+
+Each term carries a weight from its background rarity (``wordfreq``): common words count for
+little and rare names for much. The weight depends on the word alone, never on the corpus, so
+the local engine, the persistent index and Spark weigh every pair identically.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import Stemmer
+import wordfreq
+
+__all__ = ["STOPWORDS", "content_terms", "rarity"]
+
+_STOPWORDS_TEXT = """
+a about above after again against all almost also although am among an and another any
+are around as at be became because become been before being below between both but by
+can could did do does doing done down during each either even ever every few for from
+further had has have having he her here hers herself him himself his how however i if in
+into is it its itself just least less made make makes many may me might more most much
+must my myself no nor not now of off often on once one only or other others our ours
+ourselves out over own per perhaps rather said same say says several shall she should
+since so some such than that the their theirs them themselves then there these they this
+those though through thus to too under until up upon us very via was we were what
+whatever when where whether which while who whom whose why will with within without
+would yet you your yours yourself yourselves
+"""
+STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
+
+_WORD = re.compile(r"\w+(?:[-'’]\w+)*")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_POSSESSIVE = re.compile(r"['’]s$")
+_stem = Stemmer.Stemmer("english").stemWord
+
+#: Weight of a word as frequent as "the"; every term weighs at least this much.
+MIN_WEIGHT = 0.5
+#: Zipf frequency above which a word weighs ``MIN_WEIGHT`` (wordfreq's scale tops out near 8).
+_ZIPF_CEILING = 7.0
+
+
+@lru_cache(maxsize=1 << 18)
+def rarity(word: str) -> float:
+    """Return the background rarity weight of a (case-folded) word: ``7 - zipf``, at least 0.5."""
+    return max(MIN_WEIGHT, _ZIPF_CEILING - wordfreq.zipf_frequency(word, "en", wordlist="large"))
+
+
+@lru_cache(maxsize=1 << 18)
+def _term(word: str) -> str | None:
+    word = _POSSESSIVE.sub("", word.replace("’", "'"))
+    if len(word) < 2 and not word.isdigit():
+        return None
+    if word in STOPWORDS:
+        return None
+    if word.isascii() and word.isalpha():
+        return _stem(word)
+    return word
+
+
+def content_terms(sentence: str) -> dict[str, float]:
+    """Return the content terms of a sentence with their rarity weights.
+
+    Args:
+        sentence: One sentence of original text.
+
+    Returns:
+        A mapping from term (stem, number, name or CJK bigram) to its weight.
+    """
+    text = unicodedata.normalize("NFKC", sentence).casefold()
+    terms: dict[str, float] = {}
+    for run in _CJK.findall(text):
+        for i in range(max(1, len(run) - 1)):
+            terms[run[i : i + 2]] = rarity(run[i : i + 2])
+    for word in _WORD.findall(_CJK.sub(" ", text)):
+        term = _term(word)
+        if term is not None:
+            terms[term] = rarity(term)
+    return terms
