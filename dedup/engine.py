@@ -1,0 +1,172 @@
+"""The local engine: the pipeline as a list of timed verbs over documents held in memory.
+
+read -> profile (normalize, segment, shingle) -> sign (hash) -> candidates (index) ->
+verify (+ align) -> cluster. :func:`run` returns a :class:`Result` that the report stage turns
+into records; every intermediate is an attribute you can inspect.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from dedup.cluster import components
+from dedup.config import Config
+from dedup.hash import hash_tokens, minhash
+from dedup.index import LSHIndex, band_keys
+from dedup.params import optimal_params
+from dedup.read import Document
+from dedup.verify import Evidence, Profile, decide, profiles
+
+__all__ = ["LevelKeys", "Result", "candidate_pairs", "level_keys", "order", "run"]
+
+Progress = Callable[[Iterable[Any], str, int], Iterable[Any]]
+
+
+def _no_progress(items: Iterable[Any], _label: str, _total: int) -> Iterable[Any]:
+    return items
+
+
+@dataclass
+class Result:
+    """Everything one run produced.
+
+    Attributes:
+        docs: Documents in rank order (earliest date first, then first seen).
+        candidates: Candidate pairs (indices into ``docs``) from both LSH levels.
+        evidence: Evidence of every related pair, ``a`` earlier than ``b``.
+        clusters: Connected components of related pairs, singletons included.
+        oversized: LSH buckets too large to pair, as (level, band, size).
+        timings: Seconds spent in each verb.
+    """
+
+    docs: list[Document]
+    candidates: list[tuple[int, int]] = field(default_factory=list)
+    evidence: list[Evidence] = field(default_factory=list)
+    clusters: list[list[int]] = field(default_factory=list)
+    oversized: list[tuple[str, int, int]] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def cluster_records(self, singletons: bool = False) -> list[dict[str, Any]]:
+        """Return ``dedup cluster`` records: one per cluster of two or more documents."""
+        by_doc: dict[str, list[dict[str, Any]]] = {}
+        for ev in self.evidence:
+            by_doc.setdefault(ev.a, []).append(ev.to_dict())
+        records = []
+        for group in self.clusters:
+            if len(group) < 2 and not singletons:
+                continue
+            ids = [self.docs[i].id for i in group]
+            pairs = [p for i in ids for p in by_doc.get(i, [])]
+            records.append({"cluster": len(records), "representative": ids[0], "members": ids,
+                            "pairs": pairs})
+        return records
+
+    def pair_records(self) -> list[dict[str, Any]]:
+        """Return ``dedup pairs`` records: one per verified pair."""
+        return [ev.to_dict() for ev in self.evidence]
+
+
+@contextmanager
+def _timed(timings: dict[str, float], verb: str) -> Iterator[None]:
+    start = time.perf_counter()
+    yield
+    timings[verb] = round(timings.get(verb, 0.0) + time.perf_counter() - start, 4)
+
+
+def order(docs: Iterable[Document]) -> list[Document]:
+    """Sort documents into rank order: earliest date first, undated last, ties by arrival."""
+    indexed = list(enumerate(docs))
+    indexed.sort(key=lambda item: (item[1].date is None, item[1].date or "", item[0]))
+    return [doc for _, doc in indexed]
+
+
+class LevelKeys(NamedTuple):
+    """LSH band keys of one level: row ``i`` of ``keys`` belongs to document ``owners[i]``."""
+
+    level: str
+    keys: np.ndarray
+    owners: np.ndarray
+    bands: int
+    rows: int
+
+
+def level_keys(profs: Sequence[Profile], config: Config) -> list[LevelKeys]:
+    """Band keys at both LSH levels: document shingle sets, then content-word sentences.
+
+    The local engine and the persistent index (:mod:`dedup.store`) both file documents under
+    these keys, so they find the same candidates. A sentence takes part when it has at least
+    ``config.min_sentence_words`` content terms; the sentence level is left out when none does.
+    """
+    doc_sigs = minhash([p.shingles for p in profs], config.num_perm, config.seed)
+    bands, rows = optimal_params(config.threshold, doc_sigs.shape[1])
+    levels = [LevelKeys("document", band_keys(doc_sigs, bands, rows), np.arange(len(profs)),
+                        bands, rows)]
+    owners: list[int] = []
+    sets: list[np.ndarray] = []
+    for number, prof in enumerate(profs):
+        for sentence in prof.sentences:
+            if len(sentence.terms) >= config.min_sentence_words:
+                owners.append(number)
+                sets.append(hash_tokens(sorted(sentence.terms), config.seed))
+    if sets:
+        sent_sigs = minhash(sets, config.sentence_num_perm, config.seed, method="kperm")
+        bands, rows = optimal_params(config.sentence_threshold, sent_sigs.shape[1])
+        levels.append(LevelKeys("sentence", band_keys(sent_sigs, bands, rows), np.array(owners),
+                                bands, rows))
+    return levels
+
+
+def candidate_pairs(profs: Sequence[Profile], config: Config,
+                    oversized: list[tuple[str, int, int]]) -> list[tuple[int, int]]:
+    """Candidate document pairs from document-level and sentence-level MinHash-LSH."""
+    pairs = set()
+    for level in level_keys(profs, config):
+        index = LSHIndex(level.bands, level.rows, config.max_bucket)
+        for key, row in enumerate(level.keys):
+            index.add(key, row)
+        for i, j in index.candidates():
+            a, b = int(level.owners[i]), int(level.owners[j])
+            if a != b:
+                pairs.add((min(a, b), max(a, b)))
+        oversized.extend((level.level, band, size) for band, size in index.oversized)
+    return sorted(pairs)
+
+
+def run(docs: Iterable[Document], config: Config, progress: Progress = _no_progress) -> Result:
+    """Run the whole pipeline on documents held in memory.
+
+    Args:
+        docs: Documents as read.
+        config: Settings of every stage.
+        progress: Wraps an iterable to show progress (label, total); identity by default.
+
+    Returns:
+        The :class:`Result` of every verb.
+    """
+    timings: dict[str, float] = {}
+    with _timed(timings, "order"):
+        ranked = order(docs)
+    result = Result(docs=ranked, timings=timings)
+    with _timed(timings, "profile"):
+        profs = profiles(ranked, config)
+        gc.freeze()
+    with _timed(timings, "candidates"):
+        result.candidates = candidate_pairs(profs, config, result.oversized)
+    with _timed(timings, "verify"):
+        for i, j in progress(result.candidates, "verify", len(result.candidates)):
+            evidence = decide(profs[i], profs[j], config)
+            if evidence.relation is not None:
+                result.evidence.append(evidence)
+    with _timed(timings, "cluster"):
+        index_of = {doc.id: n for n, doc in enumerate(ranked)}
+        edges = [(index_of[ev.a], index_of[ev.b]) for ev in result.evidence]
+        result.clusters = components(len(ranked), edges)
+    gc.unfreeze()
+    return result
