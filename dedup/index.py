@@ -1,0 +1,192 @@
+"""In-memory MinHash LSH: band keys and the candidate pairs that share a bucket.
+
+:func:`band_keys` reduces each band of ``rows`` signature values (and the band's number)
+to one uint64, so an index stores ``bands`` integers per document. :class:`LSHIndex` keeps
+them in one growing NumPy array and groups them only when asked: :meth:`LSHIndex.candidates`
+sorts each band column, so memory is ``8 * (bands + 1)`` bytes per document and there is no
+Python object per bucket. Buckets larger than ``max_bucket`` (boilerplate every page
+shares) pair nobody and are reported in :attr:`LSHIndex.oversized`.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from dedup.shingle import mix64
+
+__all__ = ["LSHIndex", "band_keys"]
+
+U64 = npt.NDArray[np.uint64]
+I64 = npt.NDArray[np.int64]
+
+_M64 = (1 << 64) - 1
+
+
+@functools.lru_cache(maxsize=64)
+def _band_constants(bands: int, rows: int) -> tuple[U64, U64]:
+    """Return one odd weight per row and one salt per band (fixed, seed independent)."""
+    state, out = 0x42414E44, []  # "BAND"
+    for _ in range(rows + bands):
+        state = (state + 0x9E3779B97F4A7C15) & _M64
+        z = ((state ^ (state >> 30)) * 0xBF58476D1CE4E5B9) & _M64
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
+        out.append(z ^ (z >> 31))
+    weights = np.array([v | 1 for v in out[:rows]], dtype=np.uint64)
+    return weights, np.array(out[rows:], dtype=np.uint64)
+
+
+def band_keys(signatures: npt.NDArray[Any], bands: int, rows: int) -> U64:
+    """Return one uint64 key per band of each signature.
+
+    Band ``j`` covers values ``j * rows`` to ``(j + 1) * rows``; its key mixes those values
+    with ``j``, so equal values in different bands never give equal keys.
+
+    Args:
+        signatures: Array of shape ``(n, num_perm)``, uint64 or uint32.
+        bands: Bands per signature.
+        rows: Values per band; ``bands * rows`` must not exceed ``num_perm``.
+
+    Returns:
+        Array of shape ``(n, bands)``, dtype uint64.
+    """
+    sig = np.asarray(signatures)
+    if sig.ndim != 2:
+        raise ValueError(f"signatures must be 2-D, got shape {sig.shape}")
+    if bands < 1 or rows < 1 or bands * rows > sig.shape[1]:
+        raise ValueError(f"{bands} bands of {rows} rows do not fit {sig.shape[1]} values")
+    weights, salts = _band_constants(bands, rows)
+    mixed = np.zeros((len(sig), bands), dtype=np.uint64)
+    for row in range(rows):  # value `row` of every band at once
+        mixed += sig[:, row:bands * rows:rows].astype(np.uint64) * weights[row]
+    return mix64(mixed ^ salts)
+
+
+class LSHIndex:
+    """Documents by band key; candidate pairs are those sharing any bucket.
+
+    Attributes:
+        bands: Band keys per document.
+        rows: Signature values per band (kept for reference).
+        max_bucket: Largest bucket that still yields pairs.
+        oversized: ``(band, size)`` of every bucket skipped for being larger than
+            ``max_bucket``, filled by :meth:`candidates`.
+    """
+
+    def __init__(self, bands: int, rows: int, max_bucket: int) -> None:
+        if bands < 1 or rows < 1:
+            raise ValueError("bands and rows must be at least 1")
+        if max_bucket < 2:
+            raise ValueError(f"max_bucket must be at least 2, got {max_bucket}")
+        self.bands = bands
+        self.rows = rows
+        self.max_bucket = max_bucket
+        self.oversized: list[tuple[int, int]] = []
+        self._keys: I64 = np.empty(1024, dtype=np.int64)
+        self._table: U64 = np.empty((1024, bands), dtype=np.uint64)
+        self._size = 0
+        self._sorted: list[tuple[U64, I64]] | None = None
+
+    def __len__(self) -> int:
+        return self._size
+
+    def _reserve(self, extra: int) -> None:
+        need = self._size + extra
+        if need > len(self._keys):
+            capacity = max(need, 2 * len(self._keys))
+            keys = np.empty(capacity, dtype=np.int64)
+            table = np.empty((capacity, self.bands), dtype=np.uint64)
+            keys[:self._size] = self._keys[:self._size]
+            table[:self._size] = self._table[:self._size]
+            self._keys, self._table = keys, table
+        self._sorted = None
+
+    def add(self, key: int, band_keys_row: npt.NDArray[np.uint64]) -> None:
+        """Add one document: its integer key (>= 0) and its row of :func:`band_keys`."""
+        if key < 0:
+            raise ValueError("document keys must not be negative")
+        if len(band_keys_row) != self.bands:
+            raise ValueError(f"expected {self.bands} band keys, got {len(band_keys_row)}")
+        self._reserve(1)
+        self._keys[self._size] = key
+        self._table[self._size] = band_keys_row
+        self._size += 1
+
+    def add_many(self, keys: npt.ArrayLike, band_keys_rows: npt.NDArray[np.uint64]) -> None:
+        """Add many documents at once: keys of shape ``(n,)``, band keys ``(n, bands)``."""
+        key_array = np.asarray(keys, dtype=np.int64).reshape(-1)
+        rows = np.asarray(band_keys_rows, dtype=np.uint64)
+        if rows.shape != (len(key_array), self.bands):
+            raise ValueError(f"expected band keys of shape ({len(key_array)}, {self.bands}), "
+                             f"got {rows.shape}")
+        if len(key_array) and key_array.min() < 0:
+            raise ValueError("document keys must not be negative")
+        self._reserve(len(key_array))
+        self._keys[self._size:self._size + len(key_array)] = key_array
+        self._table[self._size:self._size + len(key_array)] = rows
+        self._size += len(key_array)
+
+    def _columns(self) -> list[tuple[U64, I64]]:
+        """Return each band's keys sorted, with the document keys in the same order."""
+        if self._sorted is None:
+            keys = self._keys[:self._size]
+            self._sorted = []
+            for band in range(self.bands):
+                column = self._table[:self._size, band]
+                order = np.argsort(column, kind="stable")
+                self._sorted.append((column[order], keys[order]))
+        return self._sorted
+
+    def candidate_pairs(self) -> I64:
+        """Return every pair sharing a bucket as rows ``(i, j)``, ``i < j``, sorted, unique.
+
+        Also refills :attr:`oversized`.
+        """
+        self.oversized = []
+        found: list[I64] = []
+        for band, (column, docs) in enumerate(self._columns()):
+            if len(column) < 2:
+                continue
+            starts = np.flatnonzero(np.r_[True, column[1:] != column[:-1]])
+            sizes = np.diff(np.r_[starts, len(column)])
+            self.oversized.extend((band, size) for size in sizes[sizes > self.max_bucket].tolist())
+            pairing = (sizes >= 2) & (sizes <= self.max_bucket)
+            for size in np.unique(sizes[pairing]).tolist():
+                first = starts[pairing & (sizes == size)]
+                left, right = np.triu_indices(size, 1)
+                a = docs[first[:, None] + left].reshape(-1)
+                b = docs[first[:, None] + right].reshape(-1)
+                found.append(np.stack([np.minimum(a, b), np.maximum(a, b)], axis=1))
+        if not found:
+            return np.zeros((0, 2), dtype=np.int64)
+        pairs = np.concatenate(found)
+        pairs = pairs[pairs[:, 0] != pairs[:, 1]]  # a key added twice
+        if len(pairs) and pairs.max() < 1 << 31:
+            packed = np.unique((pairs[:, 0] << 32) | pairs[:, 1])
+            return np.stack([packed >> 32, packed & 0xFFFFFFFF], axis=1)
+        return np.unique(pairs, axis=0)
+
+    def candidates(self) -> Iterator[tuple[int, int]]:
+        """Return every unordered pair ``(i, j)``, ``i < j``, sharing a bucket, once, sorted.
+
+        The pairs are found (and :attr:`oversized` refilled) before this returns.
+        """
+        pairs = self.candidate_pairs()
+        return zip(pairs[:, 0].tolist(), pairs[:, 1].tolist(), strict=True)
+
+    def query(self, band_keys_row: npt.NDArray[np.uint64]) -> set[int]:
+        """Return the keys of documents sharing a bucket of at most ``max_bucket`` with a row."""
+        row = np.asarray(band_keys_row, dtype=np.uint64).reshape(-1)
+        if len(row) != self.bands:
+            raise ValueError(f"expected {self.bands} band keys, got {len(row)}")
+        found: set[int] = set()
+        for value, (column, docs) in zip(row, self._columns(), strict=True):
+            lo = int(np.searchsorted(column, value, side="left"))
+            hi = int(np.searchsorted(column, value, side="right"))
+            if 0 < hi - lo <= self.max_bucket:
+                found.update(docs[lo:hi].tolist())
+        return found
