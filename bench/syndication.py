@@ -55,7 +55,7 @@ UNREACHABLE = {"g2pE_taskc", "g4pD_taskb"}
 PACKAGES = ("numpy", "scipy", "pandas", "pyspark")
 CACHE = ROOT / "bench" / ".cache"
 #: Bump when the way stories are extracted changes (invalidates the cache).
-POOL_VERSION = 1
+POOL_VERSION = 2
 
 #: Copy kinds, with their share of the copies.
 LEVELS = {
@@ -116,8 +116,7 @@ def _chunks(topic: str, paragraphs: list[list[str]], prefix: str) -> list[Story]
             found.append(current)
             current = []
     title = topic.replace("-", " ").replace("_", " ").replace(".", " ").strip().title()
-    return [Story(f"{prefix}{topic}#{n}", topic, f"{title}: part {n + 1} of the guide", paras)
-            for n, paras in enumerate(found)]
+    return [Story(f"{prefix}{topic}#{n}", topic, title, paras) for n, paras in enumerate(found)]
 
 
 def _docstrings(root: Path, files: list[Path], prefix: str) -> list[Story]:
@@ -184,6 +183,35 @@ def _locate(text: str, units: list[str]) -> list[tuple[int, int, int]]:
     return spans
 
 
+class _Novel:
+    """Keeps sentences whose words overlap no kept sentence's words by half or more (Jaccard)."""
+
+    def __init__(self) -> None:
+        self.kept: list[set[str]] = []
+        self.by_word: dict[str, list[int]] = {}
+
+    def add(self, sentence: str) -> bool:
+        words = {w for w in re.findall(r"[a-z0-9]+", sentence.lower()) if len(w) > 2}
+        if len(words) < 3:
+            return False
+        rare = sorted(words, key=lambda w: len(self.by_word.get(w, ())))[:4]
+        for number in {n for w in rare for n in self.by_word.get(w, ())}:
+            other = self.kept[number]
+            if len(words & other) >= 0.5 * len(words | other):
+                return False
+        for word in words:
+            self.by_word.setdefault(word, []).append(len(self.kept))
+        self.kept.append(words)
+        return True
+
+
+def _headline(topic: str, paragraphs: list[list[str]]) -> str:
+    """A headline: the subject, then the first words of the lead sentence."""
+    subject = topic.split(".")[-1].replace("-", " ").replace("_", " ").strip().title()
+    lead = " ".join(paragraphs[0][0].split()[:7]).rstrip(",.;:")
+    return f"{subject}: {lead}"
+
+
 def stories() -> tuple[list[Story], dict[str, list[tuple[str, str]]]]:
     """Every source story, and the real human rewrites of some of them.
 
@@ -211,15 +239,17 @@ def stories() -> tuple[list[Story], dict[str, list[tuple[str, str]]]]:
         for task in "abcde":
             found.append(_fixed(f"clough:{task}", f"clough-{task}",
                                 _read(CLOUGH / f"orig_task{task}.txt")))
-    seen: set[str] = set()
+    novel = _Novel()
     for story in found:
-        seen.update(s for p in story.paragraphs for s in p)
-    for story in _python_stories():  # a sentence belongs to one story only
-        paragraphs = [[s for s in p if s not in seen] for p in story.paragraphs]
+        for para in story.paragraphs:
+            for sentence in para:
+                novel.add(sentence)
+    for story in _python_stories():  # a sentence (or a near copy of it) belongs to one story
+        paragraphs = [[s for s in p if novel.add(s)] for p in story.paragraphs]
         paragraphs = [p for p in paragraphs if p]
         if sum(map(len, paragraphs)) >= 6:
-            seen.update(s for p in paragraphs for s in p)
-            found.append(Story(story.id, story.topic, story.title, paragraphs))
+            found.append(Story(story.id, story.topic, _headline(story.topic, paragraphs),
+                               paragraphs))
     return found, human
 
 
@@ -367,8 +397,7 @@ _OUTLETS = ["The Daily Ledger", "Metro Courier", "Northern Star", "Capital Gazet
             "Harbour Times", "Valley Herald", "Evening Standard Wire", "Global Dispatch",
             "Morning Chronicle", "The Observer Post", "Coastal News", "Summit Tribune",
             "Frontier Press", "Lakeside Journal", "Central Bulletin", "Riverside Review"]
-_INTROS = ["By {o} Staff | Updated {d}", "{o} — Syndicated content", "Exclusive to {o}",
-           "From our partners at the newswire, published by {o}"]
+_INTROS = ["By Staff | {o}", "{o} — Syndicated", "Exclusive to {o}", "Newswire | {o}"]
 _OUTROS = ["This story was originally published by a partner newswire and is republished by "
            "{o} under a content sharing agreement.",
            "Sign up for the {o} morning newsletter to receive the top stories of the day in your "
@@ -464,8 +493,11 @@ def _copy(story: Story, level: str, rng: random.Random, host: Story | None) -> D
                          f"{' '.join(words[: max(3, len(words) // 2)])}", -1)
     if level == "boilerplate" or rng.random() < 0.4:
         outlet = rng.choice(_OUTLETS)
-        doc.head = [rng.choice(_INTROS).format(o=outlet, d="today")]
-        doc.tail = [o.format(o=outlet) for o in rng.sample(_OUTROS, rng.randint(1, 2))]
+        doc.head = [rng.choice(_INTROS).format(o=outlet)]
+        number = _OUTLETS.index(outlet)
+        doc.tail = [_OUTROS[number % len(_OUTROS)].format(o=outlet)]
+        if rng.random() < 0.3:
+            doc.tail.append(f"Copyright {outlet}.")
     return doc
 
 

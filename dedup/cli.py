@@ -219,6 +219,9 @@ from dedup.cli_index import filter_command, index_group  # noqa: E402 - needs cl
 
 cli.add_command(index_group)
 cli.add_command(filter_command)
+from dedup.cli_eval import eval_command  # noqa: E402
+
+cli.add_command(eval_command)
 
 
 def main() -> None:

@@ -9,6 +9,13 @@ Three views, each a standard measure:
   defined for the PAN text-alignment task (Potthast et al. 2010, "An Evaluation Framework for
   Plagiarism Detection"): a case or detection is a set of characters in both documents of a pair;
   a detection detects a case when they overlap in both documents.
+
+Truth files are JSONL, one record a line, of two kinds (a file may mix them):
+
+- a cluster: ``{"members": ["id1", "id2", ...]}``; documents in no cluster are singletons;
+- a labelled pair: ``{"a": "id1", "b": "id2", "label": true}``, optionally with the spans
+  copied, ``"passages": [{"a": [start, end], "b": [start, end]}]`` (character offsets into the
+  texts of ``a`` and ``b``), and a ``"level"`` naming the kind of rewrite, for recall per level.
 """
 
 from __future__ import annotations
@@ -17,8 +24,16 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["PRF", "PassageScores", "Truth", "cluster_scores", "pair_scores", "passage_scores"]
+import orjson
+
+if TYPE_CHECKING:
+    from dedup.engine import Result
+
+__all__ = ["PRF", "PassageScores", "Truth", "TruthError", "cluster_scores", "pair_scores",
+           "passage_scores", "read_truth", "score"]
 
 Span = tuple[int, int]
 #: Aligned spans of one pair: (span in document a, span in document b).
@@ -207,3 +222,141 @@ def passage_scores(
     granularity = granules / detected if detected else 1.0
     return PassageScores(precision, recall, granularity,
                          _f1(precision, recall) / math.log2(1 + granularity))
+
+
+# --------------------------------------------------------------------------- truth files
+
+
+class TruthError(ValueError):
+    """A malformed truth record, naming its file and line."""
+
+
+def _span(value: Any) -> tuple[int, int]:
+    if (not isinstance(value, list) or len(value) != 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+            or not 0 <= value[0] <= value[1]):
+        raise ValueError(f"a span must be [start, end] with 0 <= start <= end, got {value!r}")
+    return value[0], value[1]
+
+
+def _record(record: Any, truth: Truth, levels: dict[frozenset[str], str]) -> None:
+    if not isinstance(record, dict):
+        raise ValueError("expected a JSON object")
+    if "members" in record:
+        members = record["members"]
+        if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
+            raise ValueError('"members" must be a list of document ids (strings)')
+        truth.clusters.append(members)
+        return
+    if not {"a", "b", "label"} <= record.keys():
+        raise ValueError('expected {"members": [...]} or {"a": ..., "b": ..., "label": ...}')
+    a, b, label = record["a"], record["b"], record["label"]
+    if not isinstance(a, str) or not isinstance(b, str) or a == b:
+        raise ValueError('"a" and "b" must be two different document ids (strings)')
+    if label not in (True, False, 0, 1):
+        raise ValueError(f'"label" must be true or false, got {label!r}')
+    pair = frozenset((a, b))
+    truth.labels[pair] = bool(label)
+    if isinstance(record.get("level"), str):
+        levels[pair] = record["level"]
+    passages = record.get("passages", [])
+    if not isinstance(passages, list):
+        raise ValueError('"passages" must be a list of {"a": [s, e], "b": [s, e]}')
+    cases: list[Case] = []
+    for p in passages:
+        if not isinstance(p, dict) or not {"a", "b"} <= p.keys():
+            raise ValueError('each passage must be {"a": [start, end], "b": [start, end]}')
+        cases.append((_span(p["a"]), _span(p["b"])))
+    if cases:
+        truth.passages[(a, b)] = cases
+
+
+def read_truth(paths: Sequence[str]) -> tuple[Truth, dict[frozenset[str], str]]:
+    """Read truth files.
+
+    Args:
+        paths: JSONL files of cluster and labelled-pair records.
+
+    Returns:
+        The truth and the rewrite level of pairs that name one.
+
+    Raises:
+        TruthError: On a missing file or a malformed record, naming file and line.
+    """
+    truth, levels = Truth(), dict[frozenset[str], str]()
+    for path in paths:
+        try:
+            lines = Path(path).read_bytes().splitlines()
+        except OSError as error:
+            raise TruthError(f"{path}: cannot read truth file ({error.strerror})") from None
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                _record(orjson.loads(line), truth, levels)
+            except orjson.JSONDecodeError as error:
+                raise TruthError(f"{path}:{number}: not valid JSON ({error})") from None
+            except ValueError as error:
+                raise TruthError(f"{path}:{number}: {error}") from None
+    return truth, levels
+
+
+def _prf(s: Any) -> dict[str, float]:
+    return {k: round(v, 4) for k, v in vars(s).items() if v is not None}
+
+
+def score(result: Result, truth: Truth, levels: dict[frozenset[str], str] | None = None
+          ) -> dict[str, Any]:
+    """Score a run against the truth: clusters, pairs, passages and recall per level.
+
+    Args:
+        result: What :func:`dedup.engine.run` found.
+        truth: The ground truth.
+        levels: Rewrite level of labelled pairs, for recall per level.
+
+    Returns:
+        A JSON-ready dict; parts the truth cannot score are left out.
+    """
+    ids = [doc.id for doc in result.docs]
+    out: dict[str, Any] = {"documents": len(ids)}
+    found_clusters = [[ids[i] for i in group] for group in result.clusters]
+    found_pairs = {frozenset((ev.a, ev.b)) for ev in result.evidence}
+    cluster_of = {m: n for n, group in enumerate(truth.clusters) for m in group}
+    if truth.clusters:
+        out["clusters"] = _prf(cluster_scores(truth.clusters, found_clusters, ids))
+    labels = dict(truth.labels)
+    if not labels:  # only clusters: every pair inside a true cluster is related
+        labels = {frozenset((x, y)): True for g in truth.clusters for i, x in enumerate(g)
+                  for y in g[i + 1:]}
+    if labels:
+        pairs = _prf(pair_scores(labels, found_pairs, cluster_of if truth.clusters else None))
+        out["pairs"] = {**pairs, "found": len(found_pairs),
+                        "related": sum(labels.values())}
+    found_passages: dict[tuple[str, str], list[Case]] = {}
+    for ev in result.evidence:
+        spans = [(p.a, p.b) for p in ev.passages]
+        found_passages[(ev.a, ev.b)] = spans
+        found_passages[(ev.b, ev.a)] = [(b, a) for a, b in spans]
+    passages = passage_scores(truth.passages, found_passages)
+    if passages is not None:
+        out["passages"] = _prf(passages)
+    if levels:
+        out["levels"] = _per_level(truth, levels, found_pairs)
+    return out
+
+
+def _per_level(truth: Truth, levels: dict[frozenset[str], str],
+               found: set[frozenset[str]]) -> dict[str, dict[str, Any]]:
+    """Recall of related pairs, and false positives among unrelated ones, per level."""
+    rows: dict[str, dict[str, Any]] = {}
+    for pair, level in sorted(levels.items(), key=lambda item: item[1]):
+        related = truth.labels.get(pair, False)
+        row = rows.setdefault(level, {"related": 0, "found": 0} if related else
+                              {"unrelated": 0, "false_positives": 0})
+        key = "related" if "related" in row else "unrelated"
+        row[key] += 1
+        row["found" if key == "related" else "false_positives"] += pair in found
+    for row in rows.values():
+        if "related" in row:
+            row["recall"] = round(row["found"] / row["related"], 4)
+    return rows
