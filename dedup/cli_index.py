@@ -1,0 +1,203 @@
+"""``dedup index add|check|stats|expire`` and ``dedup filter``: the persistent index at the CLI.
+
+INDEX is an SQLite file path or ``redis://host:port/db?prefix=name``. A new index takes the
+settings given on the command line (or the defaults); an existing one keeps its own, and
+options that contradict them are an error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from typing import IO, Any
+
+import click
+import orjson
+
+from dedup import cli as base
+from dedup.config import Config
+from dedup.read import _MISSING, Fields, InputError, _record
+from dedup.store import Busy, IncompatibleIndex, Index, stored_config
+
+__all__ = ["filter_command", "index_group", "parse_duration"]
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_BATCH = 500
+
+
+def parse_duration(text: str) -> float:
+    """Return the seconds of ``30d``, ``12h``, ``90m``, ``45s`` or ``2w``.
+
+    Raises:
+        ValueError: For anything else.
+    """
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*", text)
+    if not match:
+        raise ValueError(f"bad duration {text!r} (expected e.g. 7d, 12h, 90m)")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def _duration(_ctx: click.Context, _param: click.Parameter, value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return parse_duration(value)
+    except ValueError as err:
+        raise click.BadParameter(str(err)) from None
+
+
+def _open(target: str, ctx: click.Context, options: dict[str, Any], create: bool) -> Index:
+    """Open INDEX with its stored settings, overridden by options given explicitly."""
+    names = ("ngram", "num_perm", "threshold", "near_jaccard", "align_threshold", "min_aligned",
+             "seed")
+    given = {n: options.pop(n) for n in names if n in options}
+    explicit = {n: v for n, v in given.items()
+                if ctx.get_parameter_source(n) != click.core.ParameterSource.DEFAULT}
+    try:
+        stored = stored_config(target) if create or _exists(target) else None
+        if stored is None and not create:
+            raise base.UserError(f"{target}: no such index")
+        config = dataclasses.replace(stored or Config(), **explicit)
+        return Index.open(target, config)
+    except (IncompatibleIndex, Busy, OSError, ValueError) as err:
+        raise base.UserError(str(err)) from None
+
+
+def _exists(target: str) -> bool:
+    import os
+
+    return target.startswith(("redis://", "rediss://", "unix://")) or os.path.exists(target)
+
+
+def _dump(record: dict[str, Any], out: IO[str]) -> None:
+    out.write(orjson.dumps(record).decode() + "\n")
+    out.flush()
+
+
+@click.group("index")
+def index_group() -> None:
+    """A persistent index of articles (SQLite file or redis:// URL): add, check, stats, expire."""
+
+
+@index_group.command("add")
+@click.argument("index")
+@click.argument("paths", nargs=-1, required=True)
+@base._input_options
+@base._config_options
+@click.pass_context
+def add(ctx: click.Context, /, index: str, paths: tuple[str, ...], **options: Any) -> None:
+    """Add the articles of PATHS to INDEX (created if missing); ids already there are kept."""
+    idx = _open(index, ctx, options, create=True)
+    with idx:
+        docs = base._read(paths, options)
+        added = 0
+        for start in range(0, len(docs), _BATCH):
+            added += sum(idx.add_many(docs[start:start + _BATCH]))
+    click.echo(f"dedup: added {added} documents, {len(docs) - added} already indexed", err=True)
+
+
+@index_group.command("check")
+@click.argument("index")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--window", callback=_duration, help="Only match articles within this time "
+              "of each one (e.g. 7d).")
+@base._input_options
+@base._config_options
+@click.pass_context
+def check(ctx: click.Context, /, index: str, paths: tuple[str, ...], window: float | None,
+          **options: Any) -> None:
+    """Check the articles of PATHS against INDEX (without adding them); one verdict per line."""
+    idx = _open(index, ctx, options, create=False)
+    with idx:
+        docs = base._read(paths, options)
+        for start in range(0, len(docs), _BATCH):
+            for verdict in idx.check_many(docs[start:start + _BATCH], window=window):
+                _dump(verdict.to_dict(), sys.stdout)
+
+
+@index_group.command("stats")
+@click.argument("index")
+def stats(index: str) -> None:
+    """Show documents, days, size on disk and bytes per document of INDEX (JSON)."""
+    if not _exists(index):
+        raise base.UserError(f"{index}: no such index")
+    config = stored_config(index)
+    if config is None:
+        raise base.UserError(f"{index}: not an index (no settings stored)")
+    with Index.open(index, config) as idx:
+        _dump(idx.stats(), sys.stdout)
+
+
+@index_group.command("expire")
+@click.argument("index")
+@click.option("--older-than", required=True, callback=_duration,
+              help="Remove articles older than this (e.g. 30d): by date, or arrival if undated.")
+def expire(index: str, older_than: float) -> None:
+    """Remove old articles from INDEX."""
+    config = stored_config(index) if _exists(index) else None
+    if config is None:
+        raise base.UserError(f"{index}: no such index")
+    before = datetime.now(timezone.utc) - timedelta(seconds=older_than)
+    try:
+        with Index.open(index, config) as idx:
+            removed = idx.expire(before)
+    except Busy as err:
+        raise base.UserError(str(err)) from None
+    click.echo(f"dedup: removed {removed} documents older than {before.isoformat()}", err=True)
+
+
+@click.command("filter")
+@click.argument("index")
+@click.option("--window", callback=_duration, help="Only match articles within this time "
+              "of each one (e.g. 7d).")
+@click.option("--id-field", default="id", show_default=True, help="Field holding the id.")
+@click.option("--text-field", default="text", show_default=True, help="Field holding the text.")
+@click.option("--date-field", default="date", show_default=True,
+              help="Field holding the publication date (ISO 8601).")
+@click.option("--verdict-field", default="verdict", show_default=True,
+              help="Field added to each article for its verdict.")
+@base._config_options
+@click.pass_context
+def filter_command(ctx: click.Context, /, index: str, window: float | None, id_field: str,
+                   text_field: str, date_field: str, verdict_field: str,
+                   **options: Any) -> None:
+    """Check and add each JSONL article of stdin; write it to stdout with its verdict.
+
+    One line out per line in, flushed as each arrives. A bad line gives
+    {"error": ..., "line": n} and the stream goes on.
+    """
+    idx = _open(index, ctx, options, create=True)
+    fields = Fields(id_field, text_field, date_field)
+    with idx:
+        for number, raw in enumerate(sys.stdin.buffer, 1):
+            if not raw.strip():
+                continue
+            record = _filter_line(idx, raw, number, fields, window, verdict_field)
+            _dump(record, sys.stdout)
+
+
+def _filter_line(idx: Index, raw: bytes, number: int, fields: Fields, window: float | None,
+                 verdict_field: str) -> dict[str, Any]:
+    try:
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError as err:
+        return {"error": f"<stdin>:{number}: malformed JSON: {err}", "line": number}
+    if not isinstance(obj, dict):
+        return {"error": f"<stdin>:{number}: expected a JSON object", "line": number}
+    item = _record("<stdin>", number, obj.get(fields.id, _MISSING),
+                   obj.get(fields.text, _MISSING), obj.get(fields.date), fields)
+    if isinstance(item, InputError):
+        return {"error": str(item), "line": number}
+    for attempt in range(3):
+        try:
+            verdict = idx.check_and_add(item[0], window=window)
+            break
+        except Busy as err:
+            if attempt == 2:
+                return {"error": f"<stdin>:{number}: {err}", "line": number}
+            time.sleep(1)
+    obj[verdict_field] = verdict.to_dict()
+    return obj

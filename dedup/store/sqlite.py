@@ -1,0 +1,191 @@
+"""SQLite backend of the persistent index: one file, WAL, standard-library ``sqlite3``.
+
+Tables: ``settings`` (one JSON row), ``docs`` (seq, id, date, time, day, compressed text and
+the document's keys as packed int64) with an index on ``day`` so expiry is a range, and
+``keys`` (key, seq) as a WITHOUT ROWID primary key, so a lookup is one B-tree probe per key.
+uint64 band keys are stored as signed int64. A write transaction is ``BEGIN IMMEDIATE``:
+many readers work while one writer writes; a second writer waits ``busy_timeout`` seconds
+and then fails with :class:`~dedup.store.base.Busy`. ``synchronous=NORMAL`` in WAL mode keeps
+every committed transaction when the process is killed (not on power loss).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+
+from dedup.store.base import I64, Busy, Entry, NewEntry
+
+__all__ = ["SQLiteBackend"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS docs (
+    seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, date TEXT, ts REAL NOT NULL,
+    day INTEGER NOT NULL, text BLOB NOT NULL, keys BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS docs_day ON docs (day);
+CREATE TABLE IF NOT EXISTS keys (key INTEGER NOT NULL, seq INTEGER NOT NULL,
+    PRIMARY KEY (key, seq)) WITHOUT ROWID;
+"""
+_DAY = 86400
+
+
+class SQLiteBackend:
+    """Documents and buckets in one SQLite file."""
+
+    def __init__(self, path: str, busy_timeout: float) -> None:
+        self.path = path
+        try:
+            self.db = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None,
+                                      check_same_thread=False)
+        except sqlite3.Error as err:
+            raise OSError(f"{path}: cannot open index: {err}") from None
+        self._depth = 0
+        try:
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            tables = {row[0] for row in self.db.execute(
+                "SELECT name FROM sqlite_master WHERE type='table'")}
+            if not {"settings", "docs", "keys"} <= tables:
+                with self._locked("BEGIN IMMEDIATE"):
+                    self.db.execute("PRAGMA journal_mode=WAL")
+                    self.db.executescript("BEGIN IMMEDIATE;" + _SCHEMA + "COMMIT;")
+        except sqlite3.DatabaseError as err:
+            self.db.close()
+            if isinstance(err, sqlite3.OperationalError) and "locked" in str(err):
+                raise Busy(f"{path}: index is locked by another writer") from None
+            raise OSError(f"{path}: not an index ({err})") from None
+
+    @contextmanager
+    def _locked(self, _what: str) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.OperationalError as err:
+            if "locked" in str(err) or "busy" in str(err):
+                raise Busy(f"{self.path}: another writer holds the index") from None
+            raise
+
+    @contextmanager
+    def transaction(self, write: bool) -> Iterator[None]:
+        """``BEGIN IMMEDIATE`` (write) or ``BEGIN`` (read); commit on success, else roll back."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        with self._locked("begin"):
+            self.db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self._depth = 0
+            self.db.execute("ROLLBACK")
+            raise
+        self._depth = 0
+        with self._locked("commit"):
+            self.db.execute("COMMIT")
+
+    def settings(self) -> dict[str, Any] | None:
+        """Return the stored settings, or None."""
+        row = self.db.execute("SELECT value FROM settings WHERE name='config'").fetchone()
+        return None if row is None else dict(json.loads(row[0]))
+
+    def save_settings(self, settings: dict[str, Any]) -> None:
+        """Store the settings."""
+        self.db.execute("INSERT OR REPLACE INTO settings VALUES ('config', ?)",
+                        (json.dumps(settings, sort_keys=True),))
+
+    def lookup(self, keys: I64) -> dict[int, list[int]]:
+        """Return the seqs filed under each key that has any."""
+        found: dict[int, list[int]] = {}
+        rows = self.db.execute("SELECT key, seq FROM keys WHERE key IN "
+                               "(SELECT value FROM json_each(?))", (json.dumps(keys.tolist()),))
+        for key, seq in rows:
+            found.setdefault(key, []).append(seq)
+        return found
+
+    def entries(self, seqs: Sequence[int]) -> list[Entry]:
+        """Return stored documents by seq."""
+        if not seqs:
+            return []
+        rows = self.db.execute("SELECT seq, id, date, ts, text FROM docs WHERE seq IN "
+                               "(SELECT value FROM json_each(?))", (json.dumps(list(seqs)),))
+        return [Entry(*row) for row in rows]
+
+    def known(self, ids: Sequence[str]) -> dict[str, int]:
+        """Return the seq of each stored id."""
+        rows = self.db.execute("SELECT id, seq FROM docs WHERE id IN "
+                               "(SELECT value FROM json_each(?))", (json.dumps(list(ids)),))
+        return dict(rows.fetchall())
+
+    def write(self, new: Sequence[NewEntry]) -> None:
+        """Insert documents and their keys."""
+        for entry in new:
+            cursor = self.db.execute(
+                "INSERT INTO docs (id, date, ts, day, text, keys) VALUES (?, ?, ?, ?, ?, ?)",
+                (entry.id, entry.date, entry.ts, int(entry.ts // _DAY), entry.blob(),
+                 entry.keys.astype("<i8").tobytes()))
+            seq = cursor.lastrowid
+            self.db.executemany("INSERT INTO keys VALUES (?, ?)",
+                                ((key, seq) for key in entry.keys.tolist()))
+
+    def _delete(self, rows: list[tuple[int, bytes]]) -> int:
+        for seq, blob in rows:
+            keys = np.frombuffer(blob, dtype="<i8").tolist()
+            self.db.executemany("DELETE FROM keys WHERE key = ? AND seq = ?",
+                                ((key, seq) for key in keys))
+        self.db.executemany("DELETE FROM docs WHERE seq = ?", ((seq,) for seq, _ in rows))
+        return len(rows)
+
+    def remove(self, ids: Sequence[str]) -> int:
+        """Remove documents by id."""
+        rows = self.db.execute("SELECT seq, keys FROM docs WHERE id IN "
+                               "(SELECT value FROM json_each(?))", (json.dumps(list(ids)),))
+        return self._delete(rows.fetchall())
+
+    def expire(self, before: float) -> int:
+        """Remove documents older than ``before``: a range of days, then a time filter."""
+        rows = self.db.execute("SELECT seq, keys FROM docs WHERE day <= ? AND ts < ?",
+                               (int(before // _DAY), before))
+        return self._delete(rows.fetchall())
+
+    def stats(self) -> dict[str, Any]:
+        """Return documents, days and the bytes of the database and its WAL."""
+        documents, days = self.db.execute("SELECT COUNT(*), COUNT(DISTINCT day) FROM docs"
+                                          ).fetchone()
+        size = sum(os.path.getsize(p) for p in (self.path, self.path + "-wal")
+                   if os.path.exists(p))
+        keys = self.db.execute("SELECT COUNT(*) FROM keys").fetchone()[0]
+        return {"backend": "sqlite", "documents": documents, "days": days, "keys": keys,
+                "size_bytes": size}
+
+    def ids(self) -> Iterator[str]:
+        """Yield stored ids in arrival order."""
+        for (doc_id,) in self.db.execute("SELECT id FROM docs ORDER BY seq"):
+            yield doc_id
+
+    def audit(self) -> list[str]:
+        """Check SQLite's integrity and that buckets and documents agree."""
+        problems = [row[0] for row in self.db.execute("PRAGMA quick_check") if row[0] != "ok"]
+        dangling = self.db.execute("SELECT COUNT(*) FROM keys WHERE seq NOT IN "
+                                   "(SELECT seq FROM docs)").fetchone()[0]
+        if dangling:
+            problems.append(f"{dangling} keys of missing documents")
+        filed = dict(self.db.execute("SELECT seq, COUNT(*) FROM keys GROUP BY seq").fetchall())
+        for seq, doc_id, blob in self.db.execute("SELECT seq, id, keys FROM docs"):
+            if filed.get(seq, 0) != len(blob) // 8:
+                problems.append(f"document {doc_id!r}: {filed.get(seq, 0)} of "
+                                f"{len(blob) // 8} keys filed")
+        return problems
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.db.close()

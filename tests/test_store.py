@@ -1,0 +1,319 @@
+"""The persistent index, one suite run against both backends (SQLite file, real redis-server)."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from redis_server import WHY_MISSING, redis_server
+
+from dedup.cli import cli
+from dedup.config import Config
+from dedup.engine import run
+from dedup.read import Document, read_documents
+from dedup.store import Busy, IncompatibleIndex, Index, stored_config
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG = Config()
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    try:
+        with redis_server(tmp_path_factory.mktemp("redis")) as url:
+            yield url
+    except FileNotFoundError:
+        pytest.skip(WHY_MISSING)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
+def target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty index location of each backend."""
+    if request.param == "sqlite":
+        return str(tmp_path / "index.db")
+    url = request.getfixturevalue("redis_url")
+    return f"{url}?prefix=t{uuid.uuid4().hex[:12]}"
+
+
+def _seeds() -> list[Document]:
+    return list(read_documents([str(ROOT / "seeds")]))
+
+
+def _words() -> list[str]:
+    return " ".join(d.text for d in _seeds()).split()
+
+
+def synthetic(n: int, seed: int, prefix: str = "s") -> list[Document]:
+    """Unrelated documents: 12 sentences of random seed words each."""
+    rng, words = random.Random(seed), _words()
+    docs = []
+    for i in range(n):
+        sents = [" ".join(rng.choices(words, k=rng.randint(10, 20))).capitalize() + "."
+                 for _ in range(12)]
+        docs.append(Document(f"{prefix}{i}", "\n".join(sents)))
+    return docs
+
+
+def _pairs_of(verdicts: list) -> set[tuple[str, str, str]]:
+    return {(ev.a, ev.b, ev.relation) for v in verdicts for ev in v.matches}
+
+
+def test_incremental_equals_engine_on_seeds(target: str) -> None:
+    docs = _seeds()
+    expected = {(ev.a, ev.b, ev.relation) for ev in run(docs, CONFIG).evidence}
+    assert {(a[:3], b[:3]) for a, b, _ in expected} == {("001", "003")}
+    with Index.open(target, CONFIG) as index:
+        verdicts = [index.check_and_add(doc) for doc in docs]
+    assert _pairs_of(verdicts) == expected
+    third = verdicts[3]
+    assert third.relation == "reuse" and third.earliest.startswith("001")
+    assert third.matches[0].to_dict().keys() >= {"a", "b", "relation", "jaccard", "passages"}
+
+
+def test_stored_document_ranks_by_date_not_arrival(target: str) -> None:
+    """A copy dated earlier than the stored article becomes ``a`` and the earliest."""
+    seeds = {d.id[:3]: d for d in _seeds()}
+    later = Document("original-later", seeds["001"].text, "2024-05-02")
+    earlier = Document("rewrite-earlier", seeds["003"].text, "2024-05-01")
+    expected = {(ev.a, ev.b, ev.relation) for ev in run([later, earlier], CONFIG).evidence}
+    with Index.open(target, CONFIG) as index:
+        index.add(later)
+        verdict = index.check(earlier)
+    assert _pairs_of([verdict]) == expected
+    assert verdict.matches[0].a == "rewrite-earlier"
+    assert verdict.earliest == "rewrite-earlier"
+
+
+def test_batch_sees_earlier_documents_of_the_batch(target: str) -> None:
+    docs = _seeds()
+    with Index.open(target, CONFIG) as index:
+        verdicts = index.check_and_add_many(docs)
+        assert sorted(index.ids()) == sorted(d.id for d in docs)
+    assert {(a[:3], b[:3]) for a, b, _ in _pairs_of(verdicts)} == {("001", "003")}
+    assert all(v.added for v in verdicts)
+
+
+def test_exact_copy_is_duplicate_and_repeated_id_is_not_added(target: str) -> None:
+    doc = _seeds()[0]
+    with Index.open(target, CONFIG) as index:
+        assert index.add(doc) is True
+        assert index.add(doc) is False
+        copy = index.check_and_add(Document("copy", doc.text))
+        again = index.check_and_add(Document(doc.id, doc.text))
+        assert index.stats()["documents"] == 2
+    assert copy.relation == "duplicate" and copy.earliest == doc.id and copy.added
+    # A re-sent id keeps its place: it is the original of its copy, not a copy of it.
+    assert not again.added and again.earliest == doc.id
+    assert [(m.a, m.b) for m in again.matches] == [(doc.id, "copy")]
+
+
+def test_restart_gives_the_same_verdicts(target: str) -> None:
+    docs = _seeds()
+    probes = [Document(f"probe-{d.id}", d.text[: len(d.text) * 2 // 3]) for d in docs]
+    with Index.open(target, CONFIG) as index:
+        index.add_many(docs + synthetic(30, 1))
+        before = [v.to_dict() for v in index.check_many(probes)]
+    with Index.open(target, CONFIG) as index:
+        after = [v.to_dict() for v in index.check_many(probes)]
+    assert before == after
+    assert sum(1 for v in before if v["relation"]) >= len(docs)
+
+
+def test_window_limits_matches_by_date(target: str) -> None:
+    text = _seeds()[1].text
+    with Index.open(target, CONFIG) as index:
+        index.add(Document("old", text, "2024-01-01"))
+        near = Document("near", text, "2024-01-05T12:00:00+00:00")
+        far = Document("far", text, "2024-01-20")
+        assert index.check(near, window=7 * 86400).relation == "duplicate"
+        assert index.check(far, window=7 * 86400).relation is None
+        assert index.check(far, window=30 * 86400).relation == "duplicate"
+        assert index.check(far).relation == "duplicate"
+        # Undated: arrival time, i.e. now, far from 2024.
+        assert index.check(Document("undated", text), window=7 * 86400).relation is None
+
+
+def test_expire_removes_old_documents_and_their_keys(target: str) -> None:
+    seeds = _seeds()
+    with Index.open(target, CONFIG) as index:
+        index.add_many([Document(d.id, d.text, f"2024-01-0{n + 1}") for n, d in enumerate(seeds)])
+        assert index.stats()["days"] == 5
+        removed = index.expire(datetime(2024, 1, 3, tzinfo=timezone.utc))
+        assert removed == 2
+        assert sorted(index.ids()) == sorted(d.id for d in seeds[2:])
+        assert index.check(Document("copy0", seeds[0].text, "2024-01-01")).relation is None
+        assert index.check(Document("copy2", seeds[2].text)).relation == "duplicate"
+        assert index.audit() == []
+        stats = index.stats()
+        assert stats["documents"] == 3 and stats["days"] == 3
+        assert stats["bytes_per_document"] > 0
+
+
+def test_remove(target: str) -> None:
+    seeds = _seeds()
+    with Index.open(target, CONFIG) as index:
+        index.add_many(seeds)
+        assert index.remove(seeds[1].id) is True
+        assert index.remove(seeds[1].id) is False
+        assert index.check(Document("x", seeds[3].text)).matches[0].a == seeds[3].id
+        assert seeds[1].id not in index.ids()
+        assert index.audit() == []
+
+
+def test_incompatible_settings_are_an_error(target: str) -> None:
+    with Index.open(target, CONFIG) as index:
+        index.add(_seeds()[0])
+    with pytest.raises(IncompatibleIndex, match="num_perm=128"):
+        Index.open(target, Config(num_perm=64))
+    with pytest.raises(IncompatibleIndex, match="ngram"):
+        Index.open(target, Config(ngram=4))
+    # Decision thresholds are not stored in keys: texts are verified again on each check.
+    with Index.open(target, Config(near_jaccard=0.8)) as index:
+        assert index.stats()["documents"] == 1
+    assert stored_config(target) == CONFIG
+
+
+_WRITER = """
+import sys
+sys.path.insert(0, {tests!r})
+from test_store import synthetic
+from dedup.cli import cli
+from dedup.config import Config
+from dedup.store import Index
+index = Index.open({target!r}, Config())
+print("open", flush=True)
+for batch in range(1000):
+    index.check_and_add_many(synthetic(20, batch, prefix=f"b{{batch}}-"))
+    print("ack", batch, flush=True)
+"""
+
+
+@pytest.mark.slow
+def test_kill_9_mid_batch_keeps_whole_acknowledged_batches(target: str) -> None:
+    code = _WRITER.format(tests=str(Path(__file__).parent), target=target)
+    for delay in (0.0, 0.13, 0.29):
+        proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+        assert proc.stdout is not None
+        acked = []
+        for line in proc.stdout:
+            if line.startswith("ack"):
+                acked.append(int(line.split()[1]))
+                if len(acked) >= 3:
+                    break
+        time.sleep(delay)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        with Index.open(target, CONFIG) as index:
+            ids = set(index.ids())
+            assert index.audit() == []
+        per_batch: dict[int, int] = {}
+        for doc_id in ids:
+            batch = int(doc_id[1:doc_id.index("-")])
+            per_batch[batch] = per_batch.get(batch, 0) + 1
+        assert all(count == 20 for count in per_batch.values()), per_batch
+        assert set(acked) <= set(per_batch)
+        # The next writer re-sends from the start: nothing is added twice.
+        target_ids = len(ids)
+        with Index.open(target, CONFIG) as index:
+            assert index.add_many(synthetic(20, 0, prefix="b0-")) == [False] * 20
+            assert index.stats()["documents"] == target_ids
+
+
+def test_sqlite_second_writer_waits_then_fails_clearly(tmp_path: Path) -> None:
+    path = str(tmp_path / "index.db")
+    Index.open(path, CONFIG).close()
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with Index.open(path, CONFIG, busy_timeout=0.2) as index:
+            assert index.check(_seeds()[0]).relation is None  # readers still work
+            with pytest.raises(Busy, match="another writer"):
+                index.add(_seeds()[0])
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    with Index.open(path, CONFIG) as index:
+        assert index.add(_seeds()[0]) is True
+
+
+def _dedup(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    exe = Path(sys.executable).with_name("dedup")
+    return subprocess.run([str(exe), *args], input=stdin, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_filter_streams_verdicts_and_survives_bad_lines(target: str) -> None:
+    seeds = _seeds()
+    lines = [json.dumps({"id": seeds[1].id, "text": seeds[1].text, "url": "u1"}),
+             "{not json",
+             json.dumps({"id": "no-text"}),
+             json.dumps({"id": "rewrite", "text": seeds[3].text}),
+             json.dumps({"id": "copy", "text": seeds[1].text})]
+    out = _dedup("filter", target, stdin="\n".join(lines) + "\n")
+    assert out.returncode == 0, out.stderr
+    records = [json.loads(line) for line in out.stdout.splitlines()]
+    assert len(records) == 5
+    assert records[0]["url"] == "u1" and records[0]["verdict"]["relation"] is None
+    assert records[1]["line"] == 2 and "malformed JSON" in records[1]["error"]
+    assert records[2]["line"] == 3 and "text" in records[2]["error"]
+    assert records[3]["verdict"]["relation"] == "reuse"
+    assert records[4]["verdict"]["relation"] == "duplicate"
+    assert records[4]["verdict"]["earliest"] == seeds[1].id
+    with Index.open(target, CONFIG) as index:
+        assert sorted(index.ids()) == sorted([seeds[1].id, "rewrite", "copy"])
+
+
+def test_filter_flushes_each_line_as_it_arrives(tmp_path: Path) -> None:
+    exe = Path(sys.executable).with_name("dedup")
+    proc = subprocess.Popen([str(exe), "filter", str(tmp_path / "i.db")], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdin is not None and proc.stdout is not None
+    try:
+        for doc in _seeds()[:2]:
+            proc.stdin.write(json.dumps({"id": doc.id, "text": doc.text}) + "\n")
+            proc.stdin.flush()
+            record = json.loads(proc.stdout.readline())  # would block without a flush
+            assert record["id"] == doc.id and "verdict" in record
+    finally:
+        proc.stdin.close()
+        proc.wait(30)
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``dedup`` in-process (the console script is tested by the filter tests)."""
+    result = CliRunner().invoke(cli, list(args))
+    return subprocess.CompletedProcess(args, result.exit_code, result.stdout, result.stderr)
+
+
+def test_index_commands(target: str, tmp_path: Path) -> None:
+    seeds = tmp_path / "docs.jsonl"
+    seeds.write_text("".join(json.dumps({"id": d.id, "text": d.text, "date": "2024-03-01"}) + "\n"
+                             for d in _seeds()[:3]), encoding="utf-8")
+    probe = tmp_path / "probe.jsonl"
+    probe.write_text(json.dumps({"id": "p", "text": _seeds()[3].text}) + "\n", encoding="utf-8")
+    assert _cli("index", "check", target, str(probe)).returncode == 2  # no index yet
+    add = _cli("index", "add", target, str(seeds))
+    assert add.returncode == 0 and "added 3" in add.stderr
+    check = _cli("index", "check", target, str(probe))
+    verdict = json.loads(check.stdout)
+    assert verdict["relation"] == "reuse" and verdict["matches"][0]["a"].startswith("001")
+    stats = json.loads(_cli("index", "stats", target).stdout)
+    assert stats["documents"] == 3 and stats["days"] == 1 and stats["bytes_per_document"] > 0
+    bad = _cli("index", "add", target, "--num-perm", "64", str(seeds))
+    assert bad.returncode == 2 and bad.stderr.startswith("dedup: error:")
+    assert "num_perm" in bad.stderr
+    expire = _cli("index", "expire", target, "--older-than", "30d")
+    assert expire.returncode == 0 and "removed 3" in expire.stderr
+    assert json.loads(_cli("index", "stats", target).stdout)["documents"] == 0
