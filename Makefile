@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: demo test lint bench quality clean
+.PHONY: demo test lint bench quality clean redis
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -16,7 +16,7 @@ demo: $(STAMP)
 	$(BIN)/dedup cluster --format table seeds/
 	$(BIN)/dedup cluster seeds/
 
-test: $(STAMP)
+test: $(STAMP) redis
 	$(BIN)/ruff check dedup tests bench
 	$(BIN)/mypy
 	$(BIN)/pytest -q
@@ -25,8 +25,13 @@ lint: $(STAMP)
 	$(BIN)/ruff check dedup tests bench
 	$(BIN)/mypy
 
-bench: $(STAMP)
+bench: $(STAMP) redis
 	$(BIN)/pytest bench -q
+
+# Idempotent; never fails the build: without apt the Redis tests and benchmarks skip.
+redis:
+	@command -v redis-server >/dev/null || (apt-get update && apt-get install -y redis-server) \
+		|| echo "redis-server not installed: Redis tests will be skipped"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
