@@ -127,7 +127,11 @@ def _run(paths: tuple[str, ...], options: dict[str, Any]) -> Result:
 
 
 def _fmt(fmt: str | None, output: Any) -> Any:
-    return fmt or ("table" if output.isatty() else "jsonl")
+    try:  # -o opens lazily, after the input was read: a bad input never truncates it
+        tty = output.isatty()
+    except click.FileError as error:
+        raise UserError(f"cannot write {error.ui_filename}: {error.message}") from None
+    return fmt or ("table" if tty else "jsonl")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
