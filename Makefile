@@ -33,5 +33,8 @@ redis:
 	@command -v redis-server >/dev/null || (apt-get update && apt-get install -y redis-server) \
 		|| echo "redis-server not installed: Redis tests will be skipped"
 
+quality: $(STAMP)
+	$(BIN)/python bench/quality.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
