@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
+import os
 import re
 import statistics
 import sys
@@ -57,7 +58,7 @@ def clough() -> None:
     if not (root / "file_information.csv").exists():
         print(f"clough: corpus not found at {root}, skipped")
         return
-    docs = list(read_documents([str(root)]))
+    docs = list(read_documents(sorted(str(p) for p in root.glob("*.txt"))))
     result = run(docs, CONFIG)
     related = {frozenset((ev.a, ev.b)) for ev in result.evidence}
     profs = {p.doc.id: p for p in profiles(docs, CONFIG)}
@@ -117,6 +118,49 @@ def datasketch_baseline(docs: list[Document]) -> Result:
                   timings=timings)
 
 
+_TEXT_DEDUP = """
+import json, pickle, subprocess, sys
+import datasets
+src, work = sys.argv[1], sys.argv[2]
+datasets.load_dataset("json", data_files=src, split="train",
+                      cache_dir=work + "/cache").save_to_disk(work + "/in")
+subprocess.run([sys.executable, "-m", "text_dedup.minhash", "--path", work + "/in", "--local",
+                "--output", work + "/out", "--column", "text", "--ngram", "5", "--num_perm",
+                "128", "--threshold", "0.5", "--debug", "--num_proc", "1"], check=True,
+               capture_output=True)
+uf = pickle.load(open(work + "/out/uf.pkl", "rb"))
+print(json.dumps({int(i): int(uf.find(i)) for i in uf.parent}))
+"""
+
+
+def text_dedup_baseline(docs: list[Document], python: str) -> Result | None:
+    """text-dedup's MinHash (threshold 0.5, 128 perms, 5-grams) run by another interpreter.
+
+    text-dedup pulls in datasets, huggingface_hub and onnxruntime, so it is never a dependency:
+    set ``TEXT_DEDUP_PYTHON`` to a Python that has it installed.
+    """
+    import json
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as work:
+        with open(f"{work}/crawl.jsonl", "w", encoding="utf-8") as fh:
+            for doc in docs:
+                fh.write(json.dumps({"id": doc.id, "text": doc.text}) + "\n")
+        env = {**os.environ, "HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1"}
+        done = subprocess.run([python, "-c", _TEXT_DEDUP, f"{work}/crawl.jsonl", work],
+                              capture_output=True, text=True, env=env, check=False)
+    if done.returncode:
+        print(f"text-dedup failed: {done.stderr.strip().splitlines()[-1:]}")
+        return None
+    roots = {int(k): v for k, v in json.loads(done.stdout).items()}
+    edges = [(i, r) for i, r in roots.items() if i != r]
+    blank = {f.name: 0 for f in dataclasses.fields(Evidence)} | {"relation": "candidate",
+                                                                "passages": ()}
+    evidence = [Evidence(**(blank | {"a": docs[a].id, "b": docs[b].id})) for a, b in edges]
+    return Result(docs=docs, evidence=evidence, clusters=components(len(docs), edges))
+
+
 def _row(name: str, scores: dict[str, Any], seconds: float) -> str:
     c, p = scores["clusters"], scores["pairs"]
     plagdet = scores.get("passages", {}).get("plagdet")
@@ -150,6 +194,16 @@ def crawl(n_docs: int, seed: int) -> None:
     start = time.perf_counter()
     peer = score(datasketch_baseline(docs), truth, levels)
     print(_row("datasketch MinHashLSH", peer, time.perf_counter() - start))
+    python = os.environ.get("TEXT_DEDUP_PYTHON")
+    if python:
+        start = time.perf_counter()
+        found = text_dedup_baseline(docs, python)
+        if found is not None:
+            print(_row("text-dedup MinHash", score(found, truth, levels),
+                       time.perf_counter() - start) + "  (pairs = union-find edges)")
+    else:
+        print("text-dedup MinHash: skipped (set TEXT_DEDUP_PYTHON to a Python that has it; it "
+              "pulls datasets, huggingface_hub and onnxruntime, so it is not a dependency)")
     print("recall per rewrite level (dedup / datasketch); false positives for unrelated levels:")
     for level, row in ours["levels"].items():
         other = peer["levels"][level]
