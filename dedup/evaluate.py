@@ -325,9 +325,9 @@ def score(result: Result, truth: Truth, levels: dict[frozenset[str], str] | None
     if truth.clusters:
         out["clusters"] = _prf(cluster_scores(truth.clusters, found_clusters, ids))
     labels = dict(truth.labels)
-    if not labels:  # only clusters: every pair inside a true cluster is related
+    if not any(labels.values()):  # no related pair named: every pair in a true cluster is
         labels = {frozenset((x, y)): True for g in truth.clusters for i, x in enumerate(g)
-                  for y in g[i + 1:]}
+                  for y in g[i + 1:]} | labels
     if labels:
         pairs = _prf(pair_scores(labels, found_pairs, cluster_of if truth.clusters else None))
         out["pairs"] = {**pairs, "found": len(found_pairs),
