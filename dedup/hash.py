@@ -37,7 +37,7 @@ import numpy as np
 import numpy.typing as npt
 import xxhash
 
-from dedup.shingle import mix64, shingle_values
+from dedup.shingle import mix64, shingle_batches
 
 if TYPE_CHECKING:
     from datasketch import LeanMinHash
@@ -56,7 +56,6 @@ Method = Literal["oph", "kperm"]
 
 _MAX = np.uint64((1 << 64) - 1)
 _M64 = (1 << 64) - 1
-_BATCH_CHARS = 1 << 17  # characters per NumPy call in signatures() (~32 news articles)
 _CHUNK = 4096  # documents per task when signatures() runs in several processes
 _CACHE_LIMIT = 1 << 20  # tokens kept per seed by hash_tokens()
 _token_cache: dict[int, dict[str, int]] = {}
@@ -254,16 +253,8 @@ def minhash(sets: Sequence[npt.NDArray[Any]], num_perm: int, seed: int,
 
 def _sign_chunk(texts: Sequence[str], num_perm: int, ngram: int, seed: int,
                 method: str) -> U64:
-    rows = []
-    start = 0
-    while start < len(texts):
-        stop, chars = start + 1, len(texts[start])
-        while stop < len(texts) and chars + len(texts[stop]) <= _BATCH_CHARS:
-            chars += len(texts[stop])
-            stop += 1
-        values, offsets = shingle_values(texts[start:stop], ngram, seed)
-        rows.append(_signature_rows(values, offsets, num_perm, seed, method))
-        start = stop
+    rows = [_signature_rows(values, offsets, num_perm, seed, method)
+            for values, offsets in shingle_batches(texts, ngram, seed)]
     return np.concatenate(rows) if rows else np.zeros((0, num_perm), dtype=np.uint64)
 
 

@@ -11,11 +11,13 @@ hashes to a polynomial over its code points (mod 2**64) passed through the Murmu
 finaliser :func:`mix64` with the seed; an n-gram hashes to a weighted sum of its token hashes
 (one odd weight per position) passed through :func:`mix64` again.
 
-:func:`shingle_hashes_batch` is the fast path and makes no Python object per token: it joins
-the texts into one string, views it as an array of code points, casefolds and classifies them
-through lookup tables, and finds token boundaries and polynomial hashes with prefix sums.
-:func:`shingle_hashes` tokenises with :data:`TOKEN_PATTERN` instead; the tests check that the
-two agree.
+:func:`shingle_batches` is the fast path and makes no Python object per token: it joins
+about 128k characters of texts into one string, views it as an array of code points,
+casefolds and classifies them through one lookup table, and finds token boundaries and
+polynomial hashes with prefix sums. Only texts holding a character that NFKC or casefolding
+could change beyond the table (combining marks, compatibility forms, "ß") are normalised by
+Python first. :func:`shingle_hashes` tokenises with :data:`TOKEN_PATTERN` instead; the tests
+check that the two agree on every code point.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import itertools
 import re
 import threading
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -33,9 +35,9 @@ import numpy.typing as npt
 __all__ = [
     "TOKEN_PATTERN",
     "mix64",
+    "shingle_batches",
     "shingle_hashes",
     "shingle_hashes_batch",
-    "shingle_values",
     "tokens",
 ]
 
@@ -76,6 +78,7 @@ _C2 = np.uint64(0xC4CEB9FE1A85EC53)
 _S33 = np.uint64(33)
 _BASE = 0x100000001B3 * 0x9E3779B97F4A7C15 & _M64 | 1  # odd base of the token polynomial
 _SEP = "\x00"  # joins documents in a batch; not a token character
+_BATCH_CHARS = 1 << 17  # characters per batch: measured best at 2**17-2**19 (~30-120 articles)
 
 
 def mix64(x: U64) -> U64:
@@ -118,18 +121,19 @@ class _Powers:
     """Growing tables of powers of the polynomial base and of its inverse mod 2**64."""
 
     def __init__(self) -> None:
-        self.pow: U64 = np.ones(1, dtype=np.uint64)
-        self.inv: U64 = np.ones(1, dtype=np.uint64)
+        self.tables = (np.ones(1, dtype=np.uint64), np.ones(1, dtype=np.uint64))
 
     def get(self, n: int) -> tuple[U64, U64]:
-        if len(self.pow) < n:
-            size = max(n, 2 * len(self.pow), 1 << 16)
+        powers, inverses = self.tables  # one read: other threads may replace them
+        if len(powers) < n:
+            size = max(n, 2 * len(powers), 1 << 16)
             base = np.full(size, _BASE, dtype=np.uint64)
             base[0] = 1
-            self.pow = np.cumprod(base, dtype=np.uint64)
+            powers = np.cumprod(base, dtype=np.uint64)
             base[1:] = pow(_BASE, -1, 1 << 64)
-            self.inv = np.cumprod(base, dtype=np.uint64)
-        return self.pow[:n], self.inv[:n]
+            inverses = np.cumprod(base, dtype=np.uint64)
+            self.tables = (powers, inverses)
+        return powers[:n], inverses[:n]
 
 
 _POWERS = _Powers()
@@ -158,11 +162,14 @@ class _Workspace(threading.local):
 
 _WORKSPACE = _Workspace()
 
+
+
 # Bits above the 21 bits of a code point in the lookup table.
 _CODE = np.uint64((1 << 21) - 1)
 _CJK_BIT = 1 << 21
 _MARK_BIT = 1 << 22
 _PYTHON_BIT = 1 << 23
+_EXPAND_BIT = 1 << 24
 
 
 @functools.lru_cache(maxsize=1)
@@ -173,12 +180,14 @@ def _table() -> U64:
     characters, and the code point plus ``_CJK_BIT`` or ``_MARK_BIT`` for CJK characters and
     combining marks. ``_PYTHON_BIT`` is added where the table alone could differ from
     ``unicodedata.normalize("NFKC", text).casefold()``: characters that NFKC changes into
-    anything but non-token characters, that NFKC may compose or reorder (combining marks,
-    Hangul jamo), or whose casefold is longer than one character. Documents holding one are
-    normalised by Python first; the others skip that cost.
+    anything but non-token characters, or that NFKC may compose or reorder (combining marks,
+    Hangul jamo). Documents holding one are normalised by Python first; the others skip that
+    cost. ``_EXPAND_BIT`` marks the other characters whose casefold is longer than one
+    character ("ß" -> "ss"); documents holding only those get them replaced.
     """
     fold = np.arange(0x110000, dtype=np.uint32)
     python = np.zeros(0x110000, dtype=bool)
+    expand = np.zeros(0x110000, dtype=bool)
     python[0x1100:0x1200] = True  # Hangul jamo compose under NFKC
     changed = []
     # Every casefold, decomposition and combining class lies in planes 0-1 and the CJK
@@ -186,8 +195,10 @@ def _table() -> U64:
     for code in (*range(0x80, 0x20000), *range(0x2F800, 0x2FA20)):
         char = chr(code)
         folded = char.casefold()
-        if len(folded) != 1 or unicodedata.combining(char):
+        if unicodedata.combining(char):
             python[code] = True
+        if len(folded) != 1:
+            expand[code] = True
         elif folded != char:
             fold[code] = ord(folded)
         if not unicodedata.is_normalized("NFKC", char):
@@ -211,6 +222,7 @@ def _table() -> U64:
         if table[code] or table[target].any() or python[target].any():
             python[code] = True
     table[python] |= np.uint64(_PYTHON_BIT)
+    table[expand & ~python] |= np.uint64(_EXPAND_BIT)
     return table
 
 
@@ -292,17 +304,45 @@ def _join_codes(texts: Sequence[str]) -> tuple[U64, npt.NDArray[np.intp]]:
     return codes, starts
 
 
+def _normalised_codes(texts: Sequence[str]) -> tuple[U64, npt.NDArray[np.intp]]:
+    """Return :func:`_join_codes` of the texts as if each were NFKC-normalised and casefolded.
+
+    The table casefolds; Python steps in only for texts the table flags: NFKC for those with
+    ``_PYTHON_BIT`` characters, then a replacement of each multi-character casefold.
+    """
+    codes, starts = _join_codes(texts)
+    if codes.max() < _PYTHON_BIT:
+        return codes, starts
+    texts = list(texts)
+    settled = np.zeros(len(texts), dtype=bool)  # NFKC applied or not needed
+    while True:
+        # OR of the table values of each text (and the separator after it); 0 if empty.
+        first = starts[:-1] + 1
+        flags = np.zeros(len(texts), dtype=np.uint64)
+        filled = first < len(codes)
+        flags[filled] = np.bitwise_or.reduceat(codes, first[filled])
+        needs_nfkc = (flags & np.uint64(_PYTHON_BIT)).astype(bool) & ~settled
+        needs_expand = (flags & np.uint64(_EXPAND_BIT)).astype(bool) & ~needs_nfkc
+        if not needs_nfkc.any() and not needs_expand.any():
+            codes &= ~np.uint64(_PYTHON_BIT | _EXPAND_BIT)  # what remains is normalised
+            return codes, starts
+        nfkc, expand = np.flatnonzero(needs_nfkc), np.flatnonzero(needs_expand)
+        for doc in nfkc.tolist():
+            texts[doc] = unicodedata.normalize("NFKC", texts[doc])
+        for doc in expand.tolist():
+            # Casefold works per character: replacing these ("ß" -> "ss") is all it adds.
+            text = codes[starts[doc] + 1:starts[doc + 1]]
+            for code in np.unique(text[(text & np.uint64(_EXPAND_BIT)) != 0] & _CODE).tolist():
+                texts[doc] = texts[doc].replace(chr(code), chr(code).casefold())
+        settled[nfkc] = True
+        settled[expand] = True
+        codes, starts = _join_codes(texts)
+
+
 def _batch_token_hashes(texts: Sequence[str], seed: int) -> tuple[U64, npt.NDArray[np.intp]]:
     """Return the token hashes of all texts, concatenated, and each text's token offsets."""
-    codes, starts = _join_codes(texts)
+    codes, starts = _normalised_codes(texts)
     top = int(codes.max())
-    if top >= _PYTHON_BIT:
-        at = np.flatnonzero(codes >= _PYTHON_BIT) - 1
-        texts = list(texts)
-        for doc in set((np.searchsorted(starts, at, side="right") - 1).tolist()):
-            texts[doc] = _normalise(texts[doc])
-        codes, starts = _join_codes(texts)
-        codes &= ~np.uint64(_PYTHON_BIT)  # every text holding one is normalised now
     if top < _CJK_BIT:  # only word characters: tokens are the runs of non-zero codes
         _, word, begin = _WORKSPACE.get(len(codes))
         np.not_equal(codes, 0, out=word)
@@ -312,14 +352,15 @@ def _batch_token_hashes(texts: Sequence[str], seed: int) -> tuple[U64, npt.NDArr
         cjk = (codes & np.uint64(_CJK_BIT)) != 0
         mark = (codes & np.uint64(_MARK_BIT)) != 0
         codes &= _CODE
-        # A mark joins the token of the nearest preceding non-mark character if that is a word
-        # character; otherwise it belongs to no token.
-        last = np.where(mark, -1, np.arange(len(mark)))
-        np.maximum.accumulate(last, out=last)
-        word = (codes != 0) & ~cjk & ~mark
-        attached = mark & word[last]
-        codes[mark & ~attached] = 0
-        word |= attached
+        word = (codes != 0) & ~cjk  # word characters and marks
+        if (mark[1:] & ~word[:-1]).any():
+            # A mark joins the token of the nearest preceding non-mark character if that is a
+            # word character; otherwise (after a space, a symbol, CJK) it joins no token.
+            last = np.where(mark, -1, np.arange(len(mark)))
+            np.maximum.accumulate(last, out=last)
+            orphan = mark & ~word[last]
+            codes[orphan] = 0
+            word &= ~orphan
         begin = word.copy()
         begin[1:] &= ~word[:-1]
         begin |= cjk
@@ -357,19 +398,28 @@ def shingle_hashes(text: str, ngram: int, seed: int) -> U64:
     return _split(values, offsets)[0]
 
 
-def shingle_values(texts: Sequence[str], ngram: int, seed: int) -> tuple[U64, npt.NDArray[np.intp]]:
-    """Return the n-gram hashes of all texts concatenated (unsorted, with repeats) and offsets.
+def shingle_batches(texts: Sequence[str], ngram: int,
+                    seed: int) -> Iterator[tuple[U64, npt.NDArray[np.intp]]]:
+    """Yield the n-gram hashes of consecutive batches of texts (about 128k characters each).
 
-    Text ``i`` owns ``values[offsets[i]:offsets[i + 1]]``. This is the input MinHash needs,
-    without the per-text sort of :func:`shingle_hashes_batch`.
+    Each item is ``(values, offsets)``: text ``i`` of the batch owns
+    ``values[offsets[i]:offsets[i + 1]]``, unsorted and with repeats, which is what MinHash
+    needs; ``len(offsets) - 1`` texts per batch, in order.
     """
     _check(ngram)
-    hashes, token_offsets = _batch_token_hashes(texts, seed)
-    return _ngram_hashes(hashes, token_offsets, ngram, seed)
+    start = 0
+    while start < len(texts):
+        stop, chars = start + 1, len(texts[start])
+        while stop < len(texts) and chars + len(texts[stop]) <= _BATCH_CHARS:
+            chars += len(texts[stop])
+            stop += 1
+        hashes, token_offsets = _batch_token_hashes(texts[start:stop], seed)
+        yield _ngram_hashes(hashes, token_offsets, ngram, seed)
+        start = stop
 
 
 def shingle_hashes_batch(texts: Sequence[str], ngram: int, seed: int) -> list[U64]:
     """Return :func:`shingle_hashes` of every text, computed a batch at a time."""
     _check(ngram)
-    values, offsets = shingle_values(texts, ngram, seed)
-    return _split(values, offsets)
+    return [row for values, offsets in shingle_batches(texts, ngram, seed)
+            for row in _split(values, offsets)]

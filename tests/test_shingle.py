@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -148,8 +149,25 @@ def test_lookup_table_agrees_with_python_for_every_code_point() -> None:
     "cafe\u0301 e\u0301te\u0301",  # combining acute composes with its letter
     "\u0b47\u0b3e \u0dd9\u0dcf",  # Oriya and Sinhala vowel signs compose
     "x\u0345 \u03b1\u0345",  # ypogegrammeni casefolds to iota
+    "Straße İstanbul ǰ",  # multi-character casefolds only
+    "Straße cafe\u0301 ﬁn İ\u0301",  # ... and characters NFKC changes
 ])
 def test_batch_composes_like_nfkc(text: str) -> None:
     assert np.array_equal(shingle_hashes_batch([text, "plain"], 1, 3)[0],
                           shingle_hashes(text, 1, 3))
     assert tokens(text) == re.findall(TOKEN_PATTERN, unicodedata.normalize("NFKC", text).casefold())
+
+
+def test_batches_split_by_characters_without_changing_results(
+        seeds_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = [p.read_text(encoding="utf-8") for p in sorted(seeds_dir.glob("*.txt"))]
+    texts += ["", "tiny", "東京は日本の首都です", texts[0][:500]]
+    whole = shingle_hashes_batch(texts, 5, 1)
+    monkeypatch.setattr(shingle, "_BATCH_CHARS", 600)
+    batches = list(shingle.shingle_batches(texts, 5, 1))
+    assert 5 < len(batches) < len(texts)
+    assert sum(len(offsets) - 1 for _, offsets in batches) == len(texts)
+    split = shingle_hashes_batch(texts, 5, 1)
+    for text, a, b in zip(texts, whole, split, strict=True):
+        assert np.array_equal(a, b)
+        assert np.array_equal(a, shingle_hashes(text, 5, 1))
