@@ -37,7 +37,7 @@ import numpy as np
 import numpy.typing as npt
 import xxhash
 
-from dedup.shingle import mix64, shingle_batches
+from dedup.shingle import mix64, shingle_batches, splitmix64
 
 if TYPE_CHECKING:
     from datasketch import LeanMinHash
@@ -55,7 +55,6 @@ U64 = npt.NDArray[np.uint64]
 Method = Literal["oph", "kperm"]
 
 _MAX = np.uint64((1 << 64) - 1)
-_M64 = (1 << 64) - 1
 _CHUNK = 4096  # documents per task when signatures() runs in several processes
 _CACHE_LIMIT = 1 << 20  # tokens kept per seed by hash_tokens()
 _token_cache: dict[int, dict[str, int]] = {}
@@ -75,35 +74,23 @@ def hash_tokens(items: Sequence[str], seed: int) -> U64:
     for i, item in enumerate(items):
         value = cache.get(item)
         if value is None:
-            value = xxhash.xxh3_64_intdigest(item.encode("utf-8", "surrogatepass"), seed)
+            value = xxhash.xxh3_64_intdigest(item.encode("utf-8", "surrogatepass"),
+                                             seed & 0xFFFFFFFFFFFFFFFF)
             cache[item] = value
         out[i] = value
-    return out
-
-
-def _splitmix(seed: int, n: int) -> list[int]:
-    """Return ``n`` pseudo-random 64-bit integers from SplitMix64 started at ``seed``."""
-    out = []
-    state = seed & _M64
-    for _ in range(n):
-        state = (state + 0x9E3779B97F4A7C15) & _M64
-        z = state
-        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64
-        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
-        out.append(z ^ (z >> 31))
     return out
 
 
 @functools.lru_cache(maxsize=64)
 def _mix_key(seed: int) -> np.uint64:
     """Return the key xored into every element before mixing, for ``seed``."""
-    return np.uint64(_splitmix(seed ^ 0x4D494E48415348, 1)[0])  # "MINHASH"
+    return np.uint64(splitmix64(seed ^ 0x4D494E48415348, 1)[0])  # "MINHASH"
 
 
 @functools.lru_cache(maxsize=64)
 def _permutations(num_perm: int, seed: int) -> tuple[U64, U64]:
     """Return the odd multipliers and the offsets of ``num_perm`` affine permutations."""
-    values = _splitmix(seed ^ 0x4B5045524D, 2 * num_perm)  # "KPERM"
+    values = splitmix64(seed ^ 0x4B5045524D, 2 * num_perm)  # "KPERM"
     a = np.array([v | 1 for v in values[:num_perm]], dtype=np.uint64)
     return a, np.array(values[num_perm:], dtype=np.uint64)
 
@@ -116,7 +103,7 @@ def _bins(mixed: U64, num_perm: int) -> npt.NDArray[np.intp]:
 def _probe(bins: npt.NDArray[np.intp], attempt: npt.NDArray[np.intp], num_perm: int,
            seed: int) -> npt.NDArray[np.intp]:
     """Return the bin that empty bin ``bins`` probes at ``attempt`` (1, 2, ...)."""
-    key = np.uint64(_splitmix(seed ^ 0x44454E5345, 1)[0])  # "DENSE"
+    key = np.uint64(splitmix64(seed ^ 0x44454E5345, 1)[0])  # "DENSE"
     mixed = bins.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15) + attempt.astype(np.uint64)
     return _bins(mix64(mixed ^ key), num_perm)
 
@@ -295,13 +282,16 @@ def signatures(texts: Iterable[str], *, num_perm: int = 128, ngram: int = 5, see
         raise ValueError(f"dtype must be uint64 or uint32, got {out_type}")
     if processes < 1:
         raise ValueError(f"processes must be at least 1, got {processes}")
-    if processes == 1:
-        sig = _sign_chunk(list(texts), num_perm, ngram, seed, method)
+    chunks = _chunks(texts, _CHUNK if processes > 1 else 1 << 62)
+    first = next(chunks, [])
+    second = next(chunks, None)
+    if second is None:  # one chunk: starting workers would cost more than they save
+        sig = _sign_chunk(first, num_perm, ngram, seed, method)
     else:
-        tasks = ((chunk, num_perm, ngram, seed, method) for chunk in _chunks(texts, _CHUNK))
+        tasks = ((chunk, num_perm, ngram, seed, method)
+                 for chunk in itertools.chain([first, second], chunks))
         with multiprocessing.get_context("spawn").Pool(processes) as pool:
-            parts = list(pool.imap(_sign_task, tasks))
-        sig = np.concatenate(parts) if parts else np.zeros((0, num_perm), dtype=np.uint64)
+            sig = np.concatenate(list(pool.imap(_sign_task, tasks)))
     if out_type == np.dtype(np.uint32):
         return sig.astype(np.uint32)  # keeps the low 32 bits; the maximum stays the maximum
     return sig

@@ -17,25 +17,18 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from dedup.shingle import mix64
+from dedup.shingle import mix64, splitmix64
 
 __all__ = ["LSHIndex", "band_keys"]
 
 U64 = npt.NDArray[np.uint64]
 I64 = npt.NDArray[np.int64]
 
-_M64 = (1 << 64) - 1
-
 
 @functools.lru_cache(maxsize=64)
 def _band_constants(bands: int, rows: int) -> tuple[U64, U64]:
     """Return one odd weight per row and one salt per band (fixed, seed independent)."""
-    state, out = 0x42414E44, []  # "BAND"
-    for _ in range(rows + bands):
-        state = (state + 0x9E3779B97F4A7C15) & _M64
-        z = ((state ^ (state >> 30)) * 0xBF58476D1CE4E5B9) & _M64
-        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
-        out.append(z ^ (z >> 31))
+    out = splitmix64(0x42414E44, rows + bands)  # "BAND"
     weights = np.array([v | 1 for v in out[:rows]], dtype=np.uint64)
     return weights, np.array(out[rows:], dtype=np.uint64)
 

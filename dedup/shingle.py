@@ -38,6 +38,7 @@ __all__ = [
     "shingle_batches",
     "shingle_hashes",
     "shingle_hashes_batch",
+    "splitmix64",
     "tokens",
 ]
 
@@ -91,8 +92,11 @@ def mix64(x: U64) -> U64:
     return x
 
 
-def _splitmix(seed: int, n: int) -> list[int]:
-    """Return ``n`` pseudo-random 64-bit integers from SplitMix64 started at ``seed``."""
+def splitmix64(seed: int, n: int) -> list[int]:
+    """Return ``n`` pseudo-random 64-bit integers from SplitMix64 started at ``seed``.
+
+    The constants of every hashing stage derive from it, so they are fixed across platforms.
+    """
     out = []
     state = seed & _M64
     for _ in range(n):
@@ -107,14 +111,14 @@ def _splitmix(seed: int, n: int) -> list[int]:
 @functools.lru_cache(maxsize=64)
 def _seed_keys(seed: int) -> tuple[np.uint64, np.uint64]:
     """Return the keys mixed into token and n-gram hashes for ``seed``."""
-    a, b = _splitmix(seed ^ 0x5348494E474C45, 2)  # "SHINGLE"
+    a, b = splitmix64(seed ^ 0x5348494E474C45, 2)  # "SHINGLE"
     return np.uint64(a), np.uint64(b)
 
 
 @functools.lru_cache(maxsize=16)
 def _weights(ngram: int) -> U64:
     """Return one odd weight per n-gram position (seed independent)."""
-    return np.array([w | 1 for w in _splitmix(0x4E4752414D, ngram)], dtype=np.uint64)
+    return np.array([w | 1 for w in splitmix64(0x4E4752414D, ngram)], dtype=np.uint64)
 
 
 class _Powers:
