@@ -120,9 +120,11 @@ def _run(paths: tuple[str, ...], options: dict[str, Any]) -> Result:
     if not docs:
         click.echo("dedup: warning: no documents in the input", err=True)
     result = run(docs, config, _progress(options.pop("quiet")))
-    for level, band, size in result.oversized:
-        click.echo(f"dedup: warning: {level} LSH bucket of {size} documents in band {band} "
-                   f"capped (boilerplate?)", err=True)
+    for level in sorted({level for level, _, _ in result.oversized}):  # one line per level
+        sizes = [size for lvl, _, size in result.oversized if lvl == level]
+        click.echo(f"dedup: warning: {len(sizes)} {level} LSH bucket(s) of more than "
+                   f"{config.max_bucket} entries capped (largest {max(sizes)}; boilerplate?)",
+                   err=True)
     return result
 
 
