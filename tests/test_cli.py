@@ -41,11 +41,12 @@ def invoke(*args: str, input: str | bytes | None = None) -> Result:
     return result
 
 
-def run(*args: str, input: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+def run(*args: str, input: bytes | None = None,
+        timeout: float = 120) -> subprocess.CompletedProcess[bytes]:
     """Run the installed ``dedup`` command in its own process."""
     if not DEDUP.exists():
         pytest.skip(f"{DEDUP} not installed (pip install -e .)")
-    return subprocess.run([str(DEDUP), *args], input=input, capture_output=True, timeout=120,
+    return subprocess.run([str(DEDUP), *args], input=input, capture_output=True, timeout=timeout,
                           check=False)
 
 
@@ -224,14 +225,14 @@ def test_long_single_line_document(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not os.environ.get("DEDUP_SLOW"), reason="set DEDUP_SLOW=1 (~1-2 min)")
+@pytest.mark.skipif(not os.environ.get("DEDUP_SLOW"), reason="set DEDUP_SLOW=1 (~1-3 min)")
 def test_50_mb_single_line_document(tmp_path: Path) -> None:
     words = SEED["004"].split()
     rng = random.Random(50)
     big = " ".join(rng.choice(words) for _ in range(7_500_000))
     assert len(big) > 50_000_000
     path = write_jsonl(tmp_path / "big.jsonl", [row("big", big), row("a", SEED["000"])])
-    done = run("cluster", "--singletons", str(path))
+    done = run("cluster", "--singletons", str(path), timeout=900)
     assert done.returncode == 0 and b"Traceback" not in done.stderr
     assert members(done.stdout.decode()) == [["big"], ["a"]]
 
@@ -523,3 +524,17 @@ def test_broken_pipe_prints_no_traceback(tmp_path: Path) -> None:
     assert orjson.loads(first)["members"] == ["doc00000"]
     assert "Traceback" not in stderr and "BrokenPipe" not in stderr, stderr
     assert code in (0, 1, 141, -13)
+
+
+def test_capped_buckets_are_one_warning_line_per_level(tmp_path: Path) -> None:
+    rng = random.Random(5)
+    vocabulary = sorted(set(SEED["002"].split()))
+    boilerplate = "Subscribe to our defence newsletter for analysis delivered every morning."
+    path = write_jsonl(tmp_path / "boiler.jsonl", [
+        row(f"n{n}", " ".join(rng.sample(vocabulary, 40)) + ".\n" + boilerplate)
+        for n in range(260)])
+    result = invoke("cluster", str(path))
+    assert result.exit_code == 0
+    [line] = result.stderr.splitlines()
+    assert line.startswith("dedup: warning: ") and line.endswith("; boilerplate?)")
+    assert "sentence LSH bucket(s) of more than 200 entries capped (largest 260" in line
