@@ -1,0 +1,120 @@
+"""Wall time, peak memory and shuffle size of the local and Spark engines on generated crawls.
+
+    python bench/bench_spark.py --docs 10000 [--docs 100000] [--engines local spark]
+
+Each run is a child process; peak memory is the largest sum of the resident memory of the
+child and all its descendants (driver, JVM, Python workers), sampled every 0.2 s from /proc.
+Shuffle bytes are the sum of the shuffle writes of every Spark stage (from the UI's REST API).
+Corpora come from ``bench/corpus.py`` and are cached in ``bench/.cache``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = ROOT / "bench" / ".cache"
+
+
+def _tree_rss(pid: int) -> int:
+    """Resident bytes of a process and all its descendants."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(entry))
+            rss[int(entry)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, IndexError, ValueError):
+            continue
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        total += rss.get(current, 0)
+        todo.extend(children.get(current, []))
+    return total
+
+
+def measure(cmd: list[str], out: Path) -> dict[str, float]:
+    start = time.perf_counter()
+    with out.open("w") as sink:
+        proc = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.PIPE, text=True,
+                                env={**os.environ, "SPARK_LOCAL_IP": "127.0.0.1"})
+        peak = 0
+        while proc.poll() is None:
+            peak = max(peak, _tree_rss(proc.pid))
+            time.sleep(0.2)
+        stderr = proc.stderr.read() if proc.stderr else ""
+    if proc.returncode:
+        raise SystemExit(f"{cmd} failed:\n{stderr[-3000:]}")
+    info = {"wall_s": round(time.perf_counter() - start, 1), "peak_mib": round(peak / 2**20)}
+    for line in stderr.splitlines():
+        if line.startswith("BENCH "):
+            info.update(json.loads(line[6:]))
+    return info
+
+
+def inner_spark(path: str) -> None:
+    """Run the Spark engine in this process with the UI on, and report its shuffle bytes."""
+    from pyspark.sql import SparkSession
+
+    from dedup.config import Config
+    from dedup.read import Fields
+    from dedup.spark import run, session
+
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    SparkSession.builder.master("local[2]").config("spark.ui.enabled", "true").config(
+        "spark.ui.showConsoleProgress", "false").config(
+        "spark.sql.shuffle.partitions", "8").getOrCreate()
+    spark = session()
+    result = run(spark, (path,), Config(), Fields())
+    clusters = 0
+    for record in result.cluster_records():
+        clusters += 1
+        sys.stdout.write(json.dumps(record) + "\n")
+    ui = spark.sparkContext.uiWebUrl
+    app = spark.sparkContext.applicationId
+    with urllib.request.urlopen(f"{ui}/api/v1/applications/{app}/stages") as response:
+        stages = json.load(response)
+    shuffle = sum(s.get("shuffleWriteBytes", 0) for s in stages)
+    print("BENCH " + json.dumps({"shuffle_bytes": shuffle, "clusters": clusters}),
+          file=sys.stderr)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--docs", type=int, action="append", help="crawl sizes (repeatable)")
+    parser.add_argument("--engines", nargs="+", default=["local", "spark"])
+    parser.add_argument("--inner-spark", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.inner_spark:
+        inner_spark(args.inner_spark)
+        return
+    CACHE.mkdir(parents=True, exist_ok=True)
+    for n in args.docs or [10_000]:
+        crawl = CACHE / f"corpus-{n}.jsonl"
+        if not crawl.exists():
+            subprocess.run([sys.executable, str(ROOT / "bench" / "corpus.py"), "--docs", str(n),
+                            "--seed", "1", "--out", str(crawl)], check=True)
+        for engine in args.engines:
+            cmd = ([str(Path(sys.executable).with_name("dedup")), "cluster", "-q", "--format",
+                    "jsonl", str(crawl)] if engine == "local"
+                   else [sys.executable, __file__, "--inner-spark", str(crawl)])
+            info = measure(cmd, CACHE / f"out-{engine}-{n}.jsonl")
+            if "shuffle_bytes" in info:
+                info["shuffle_bytes_per_doc"] = round(info["shuffle_bytes"] / n)
+            print(json.dumps({"docs": n, "engine": engine, **info}), flush=True)
+
+
+if __name__ == "__main__":
+    main()

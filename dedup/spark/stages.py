@@ -1,0 +1,178 @@
+"""Spark stages: band keys, candidate pairs and verification, with the package's own core.
+
+- :func:`band_rows` (executors, batched): profile each document with :func:`dedup.verify.profiles`,
+  sign its shingle set and its sentences with :func:`dedup.hash.minhash` exactly as
+  :func:`dedup.engine.candidate_pairs` does, and explode one row per (level, band, key).
+- :func:`candidates` (DataFrame): group rows by bucket; a bucket with more than
+  ``config.max_bucket`` entries pairs nothing and is reported; the others are self-joined into
+  deduplicated document pairs ``a < b`` in rank order.
+- :func:`verified` (executors, batched): join both texts in, profile, and call
+  :func:`dedup.verify.decide`; keep related pairs as their ``Evidence.to_dict()`` JSON.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import orjson
+
+from dedup.config import Config
+from dedup.hash import hash_tokens, minhash
+from dedup.index import band_keys
+from dedup.params import optimal_params
+from dedup.read import Document
+from dedup.verify import Profile, decide, profiles
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from pyspark.sql import DataFrame
+
+__all__ = ["DOCUMENT", "SENTENCE", "band_rows", "candidates", "lsh_keys", "verified"]
+
+DOCUMENT, SENTENCE = 0, 1
+LEVELS = ("document", "sentence")
+_KEY_SCHEMA = "rank long, level byte, band int, key long, error string"
+_EVIDENCE_SCHEMA = "a long, b long, evidence string, error string"
+
+
+def lsh_keys(profs: Sequence[Profile], config: Config) -> list[tuple[int, np.ndarray,
+                                                                     np.ndarray]]:
+    """Band keys of both LSH levels, as the local engine builds its indexes.
+
+    Returns:
+        Per level (``DOCUMENT``, ``SENTENCE``): the owner of each signed entry (index into
+        ``profs``) and its ``(entries, bands)`` uint64 band keys.
+    """
+    doc_sigs = minhash([p.shingles for p in profs], config.num_perm, config.seed)
+    bands, rows = optimal_params(config.threshold, doc_sigs.shape[1])
+    out = [(DOCUMENT, np.arange(len(profs)), band_keys(doc_sigs, bands, rows))]
+    owners: list[int] = []
+    sets: list[np.ndarray] = []
+    for number, prof in enumerate(profs):
+        for sentence in prof.sentences:
+            if len(sentence.terms) >= config.min_sentence_words:
+                owners.append(number)
+                sets.append(hash_tokens(sorted(sentence.terms), config.seed))
+    if sets:
+        sent_sigs = minhash(sets, config.sentence_num_perm, config.seed)
+        bands, rows = optimal_params(config.sentence_threshold, sent_sigs.shape[1])
+        out.append((SENTENCE, np.array(owners), band_keys(sent_sigs, bands, rows)))
+    return out
+
+
+def _docs(ids: Any, texts: Any) -> list[Document]:
+    return [Document(str(i), str(t)) for i, t in zip(ids, texts, strict=True)]
+
+
+def _profiles_safely(docs: list[Document], config: Config) -> tuple[list[Profile],
+                                                                    dict[int, str]]:
+    """Profile a batch; on failure, profile one by one and name each failing document."""
+    try:
+        return profiles(docs, config), {}
+    except Exception:  # a bad record must not kill the batch; find it below
+        good: list[Profile] = []
+        failed: dict[int, str] = {}
+        for number, doc in enumerate(docs):
+            try:
+                good.append(profiles([doc], config)[0])
+            except Exception as err:
+                failed[number] = f"{type(err).__name__}: {err}"
+        return good, failed
+
+
+def band_rows(docs: DataFrame, config: Config) -> DataFrame:
+    """Explode every document (rank, id, text) into its band-key rows; failures as errors."""
+
+    def keys(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        import pandas as pd
+
+        for batch in batches:
+            ranks = batch["rank"].to_numpy(dtype=np.int64)
+            good, failed = _profiles_safely(_docs(batch["id"], batch["text"]), config)
+            kept = np.array([r for n, r in enumerate(ranks) if n not in failed], dtype=np.int64)
+            if failed:
+                yield pd.DataFrame({"rank": [ranks[n] for n in failed], "level": 0, "band": 0,
+                                    "key": 0, "error": list(failed.values())})
+            if not good:
+                continue
+            for level, owners, table in lsh_keys(good, config):
+                n, bands = table.shape
+                yield pd.DataFrame({
+                    "rank": np.repeat(kept[owners], bands),
+                    "level": np.int8(level),
+                    "band": np.tile(np.arange(bands, dtype=np.int32), n),
+                    "key": table.reshape(-1).view(np.int64),
+                    "error": None,
+                })
+
+    return docs.select("rank", "id", "text").mapInPandas(keys, _KEY_SCHEMA)
+
+
+def candidates(keys: DataFrame, max_bucket: int) -> tuple[DataFrame, DataFrame]:
+    """Pair the documents that share a bucket.
+
+    Args:
+        keys: Rows (rank, level, band, key) from :func:`band_rows`, errors removed.
+        max_bucket: Largest bucket (in entries, as the local index counts) that pairs.
+
+    Returns:
+        Deduplicated pairs (a, b) with ``a < b``, and the oversized buckets (level, band, size).
+    """
+    from pyspark.sql import functions as F
+
+    bucket = ["level", "band", "key"]
+    sizes = keys.groupBy(*bucket).agg(F.count("*").alias("size")).where("size > 1")
+    oversized = sizes.where(F.col("size") > max_bucket).select("level", "band", "size")
+    pairing = keys.join(sizes.where(F.col("size") <= max_bucket), bucket).select(*bucket, "rank")
+    left = pairing.withColumnRenamed("rank", "a")
+    right = pairing.withColumnRenamed("rank", "b")
+    pairs = left.join(right, bucket).where("a < b").select("a", "b").distinct()
+    return pairs, oversized
+
+
+def verified(pairs: DataFrame, docs: DataFrame, config: Config) -> DataFrame:
+    """Decide every candidate pair on the executors, both texts joined in.
+
+    Returns:
+        Rows (a, b, evidence JSON, error) of related pairs and of pairs that failed.
+    """
+    left = docs.select(docs["rank"].alias("a"), docs["id"].alias("id_a"),
+                       docs["text"].alias("text_a"))
+    right = docs.select(docs["rank"].alias("b"), docs["id"].alias("id_b"),
+                        docs["text"].alias("text_b"))
+    joined = pairs.join(left, "a").join(right, "b").select("a", "b", "id_a", "text_a", "id_b",
+                                                           "text_b")
+
+    def decide_batch(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        import pandas as pd
+
+        for batch in batches:
+            docs_by_rank: dict[int, Document] = {}
+            for side in ("a", "b"):
+                for rank, doc_id, text in zip(batch[side], batch[f"id_{side}"],
+                                              batch[f"text_{side}"], strict=True):
+                    docs_by_rank.setdefault(int(rank), Document(str(doc_id), str(text)))
+            ranks = list(docs_by_rank)
+            good, failed = _profiles_safely([docs_by_rank[r] for r in ranks], config)
+            bad = {ranks[n] for n in failed}
+            prof = dict(zip([r for r in ranks if r not in bad], good, strict=True))
+            rows: list[tuple[int, int, str | None, str | None]] = []
+            for a, b in zip(batch["a"].tolist(), batch["b"].tolist(), strict=True):
+                if a in bad or b in bad:
+                    which = a if a in bad else b
+                    rows.append((a, b, None, f"document {docs_by_rank[which].id!r}: "
+                                             f"{failed[ranks.index(which)]}"))
+                    continue
+                try:
+                    evidence = decide(prof[a], prof[b], config)
+                except Exception as err:  # reported with both ids, never a lost job
+                    rows.append((a, b, None, f"pair {prof[a].doc.id!r} ~ {prof[b].doc.id!r}: "
+                                             f"{type(err).__name__}: {err}"))
+                    continue
+                if evidence.relation is not None:
+                    rows.append((a, b, orjson.dumps(evidence.to_dict()).decode(), None))
+            yield pd.DataFrame(rows, columns=["a", "b", "evidence", "error"])
+
+    return joined.mapInPandas(decide_batch, _EVIDENCE_SCHEMA)

@@ -1,0 +1,155 @@
+"""The Spark engine gives byte-identical output to the local engine (local[2], 127.0.0.1)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from dedup.cli import cli
+from dedup.config import Config
+from dedup.engine import candidate_pairs
+from dedup.read import read_documents
+from dedup.verify import profiles
+
+ROOT = Path(__file__).resolve().parents[1]
+
+pytestmark = pytest.mark.spark
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[Any]:
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        pytest.skip("no Java runtime: the Spark engine needs a JVM")
+    if importlib.util.find_spec("pyspark") is None:
+        pytest.skip("pyspark is not installed (pip install 'dedup[spark]')")
+    os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"
+    from dedup.spark import session
+
+    spark = session("local[2]", app="dedup-tests")
+    spark.conf.set("spark.sql.shuffle.partitions", "4")
+    yield spark
+    spark.stop()
+
+
+def _both(args: list[str], paths: list[str]) -> tuple[str, str]:
+    runner = CliRunner()
+    local = runner.invoke(cli, [*args, "--format", "jsonl", *paths])
+    assert local.exit_code == 0, local.output
+    remote = runner.invoke(cli, [*args, "--engine", "spark", "--format", "jsonl", *paths])
+    assert remote.exit_code == 0, remote.output
+    return local.stdout, remote.stdout
+
+
+def test_lsh_keys_give_the_local_engines_candidates(seeds_dir: Path) -> None:
+    """The keys the executors explode pair exactly the documents the local index pairs."""
+    from dedup.index import LSHIndex
+    from dedup.params import optimal_params
+    from dedup.spark.stages import lsh_keys
+
+    config = Config()
+    profs = profiles(list(read_documents([str(seeds_dir)])), config)
+    expected = candidate_pairs(profs, config, [])
+    found: set[tuple[int, int]] = set()
+    for level, owners, table in lsh_keys(profs, config):
+        threshold = config.threshold if level == 0 else config.sentence_threshold
+        bands, rows = optimal_params(threshold, config.num_perm if level == 0
+                                     else config.sentence_num_perm)
+        index = LSHIndex(bands, rows, config.max_bucket)
+        index.add_many(range(len(owners)), table)
+        found |= {(min(owners[i], owners[j]), max(owners[i], owners[j]))
+                  for i, j in index.candidates() if owners[i] != owners[j]}
+    assert sorted(found) == expected
+    assert expected
+
+
+def test_seeds_cluster_and_pairs_identical(spark: Any, seeds_dir: Path) -> None:
+    for command in (["cluster"], ["cluster", "--singletons"], ["pairs"]):
+        local, remote = _both(command, [str(seeds_dir)])
+        assert local, command
+        assert remote == local, command
+
+
+def test_clough_identical(spark: Any, clough_dir: Path) -> None:
+    local, remote = _both(["cluster"], [str(clough_dir)])
+    assert len(local.splitlines()) >= 5
+    assert remote == local
+
+
+@pytest.mark.slow
+def test_generated_crawl_identical(spark: Any, tmp_path: Path) -> None:
+    """10,000 generated documents in three JSONL shards (one gzipped).
+
+    Slow: the local engine alone took 876 s on this (shared, 2-core) machine.
+    """
+    import gzip
+
+    spec = importlib.util.spec_from_file_location("syndication", ROOT / "bench" / "syndication.py")
+    if spec is None or spec.loader is None:
+        pytest.skip("bench/syndication.py not found")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    docs, _truth = module.generate(10_000, seed=1)
+    shards = [docs[0::3], docs[1::3], docs[2::3]]
+    for number, shard in enumerate(shards):
+        lines = "".join(json.dumps(doc) + "\n" for doc in shard)
+        if number == 1:
+            (tmp_path / "b.jsonl.gz").write_bytes(gzip.compress(lines.encode()))
+        else:
+            (tmp_path / f"{'ac'[number // 2]}.jsonl").write_text(lines, encoding="utf-8")
+    local, remote = _both(["cluster"], [str(tmp_path)])
+    assert len(local.splitlines()) > 100
+    assert remote == local
+
+
+def test_parquet_output_matches_jsonl(spark: Any, seeds_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "clusters.parquet"
+    result = CliRunner().invoke(cli, ["cluster", "--engine", "spark", "--format", "parquet",
+                                      "-o", str(out), str(seeds_dir)])
+    assert result.exit_code == 0, result.output
+    local = CliRunner().invoke(cli, ["cluster", "--format", "jsonl", str(seeds_dir)])
+    expected = [json.loads(line) for line in local.stdout.splitlines()]
+    rows = [r.asDict(recursive=True) for r in spark.read.parquet(str(out)).orderBy("cluster")
+            .collect()]
+    assert [(r["cluster"], r["representative"], r["members"]) for r in rows] == [
+        (e["cluster"], e["representative"], e["members"]) for e in expected]
+    assert [[p["relation"] for p in r["pairs"]] for r in rows] == [
+        [p["relation"] for p in e["pairs"]] for e in expected]
+
+
+def test_bad_record_named_then_skipped(spark: Any, seeds_dir: Path, tmp_path: Path) -> None:
+    good = [{"id": p.stem, "text": p.read_text(encoding="utf-8")}
+            for p in sorted(seeds_dir.glob("*.txt"))]
+    lines = [json.dumps(d) for d in good[:2]]
+    lines.append(json.dumps({"id": "broken-7", "text": 42}))
+    lines += [json.dumps(d) for d in good[2:]]
+    crawl = tmp_path / "crawl.jsonl"
+    crawl.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    runner = CliRunner()
+    failed = runner.invoke(cli, ["cluster", "--engine", "spark", str(crawl)])
+    assert failed.exit_code == 2
+    assert f"{crawl}:3: document 'broken-7': text field 'text' is not a string" in failed.stderr
+    skipped = runner.invoke(cli, ["cluster", "--engine", "spark", "--on-error", "skip",
+                                  "--format", "jsonl", str(crawl)])
+    assert skipped.exit_code == 0, skipped.output
+    assert "1 bad record(s) skipped" in skipped.stderr
+    local = runner.invoke(cli, ["cluster", "--on-error", "skip", "--format", "jsonl", str(crawl)])
+    assert skipped.stdout == local.stdout
+    assert [c["members"] for c in map(json.loads, skipped.stdout.splitlines())] == [
+        [good[1]["id"], good[3]["id"]]]
+
+
+def test_duplicate_id_reported_with_first_place(spark: Any, tmp_path: Path) -> None:
+    crawl = tmp_path / "dup.jsonl"
+    crawl.write_text('{"id": "x", "text": "one two three"}\n\n'
+                     '{"id": "x", "text": "four five six"}\n', encoding="utf-8")
+    result = CliRunner().invoke(cli, ["cluster", "--engine", "spark", str(crawl)])
+    assert result.exit_code == 2
+    assert f"{crawl}:3: duplicate id 'x' (first at {crawl}:1)" in result.stderr
