@@ -40,7 +40,8 @@ class Alignment:
 
     Attributes:
         passages: Merged aligned passages, in order of their position in ``a``.
-        aligned: Sentences aligned, counted on the side where more of them aligned.
+        aligned: Sentences aligned, counted on the side where fewer of them aligned (a
+            sentence matched twice on the other side, or split in two, counts once).
         coverage: Weighted share of content aligned, on the side where it is larger.
         weight: Rarity weight of the terms the aligned sentences share, on the side where it
             is larger: about 4 to 7 per rare word, so 55 is a dozen rare shared words.
@@ -52,51 +53,80 @@ class Alignment:
     weight: float
 
 
-def _similarity(x: dict[str, float], y: dict[str, float], min_shared: int) -> float:
-    shared = x.keys() & y.keys()
-    if len(shared) < min_shared:
-        return 0.0
-    inter = sum((x[t] + y[t]) / 2 for t in shared)
-    union = inter + sum(w for t, w in x.items() if t not in y) + sum(
-        w for t, w in y.items() if t not in x
-    )
-    return inter / union
+Shared = dict[int, dict[int, list[str]]]
 
 
-def _units(sents: list[Sentence]) -> list[tuple[int, int, dict[str, float]]]:
-    units = [(i, i + 1, s.terms) for i, s in enumerate(sents)]
-    for i in range(len(sents) - 1):
-        units.append((i, i + 2, {**sents[i + 1].terms, **sents[i].terms}))
-    return units
+def _shared(a: list[Sentence], b: list[Sentence]) -> tuple[Shared, Shared]:
+    """The terms each sentence pair shares, indexed by ``a``'s sentence and by ``b``'s.
+
+    One pass over an inverted index of ``b`` serves both directions of the alignment.
+    """
+    postings: dict[str, list[int]] = {}
+    for j, y in enumerate(b):
+        for term in y.terms:
+            postings.setdefault(term, []).append(j)
+    by_a: Shared = {}
+    by_b: Shared = {}
+    for i, x in enumerate(a):
+        for term in x.terms:
+            for j in postings.get(term, ()):
+                by_a.setdefault(i, {}).setdefault(j, []).append(term)
+                by_b.setdefault(j, {}).setdefault(i, []).append(term)
+    return by_a, by_b
+
+
+def _masses(sents: list[Sentence]) -> tuple[list[float], list[float]]:
+    """Total weight of each sentence and of each adjacent pair of sentences."""
+    mass = [sum(s.terms.values()) for s in sents]
+    pair = [
+        mass[j] + mass[j + 1] - sum(w for t, w in sents[j].terms.items() if t in sents[j + 1].terms)
+        for j in range(len(sents) - 1)
+    ]
+    return mass, pair
 
 
 def _one_way(
-    xs: list[Sentence], ys: list[Sentence], config: Config
+    xs: list[Sentence], ys: list[Sentence], shared: Shared, config: Config
 ) -> tuple[list[tuple[int, int, int, float]], float, float]:
     """Match each eligible sentence of ``xs`` to its best unit of ``ys``.
+
+    A unit is one sentence of ``ys`` or two adjacent ones; only units sharing at least
+    ``min_shared_words`` terms are scored. A term's weight depends on the term alone, so the
+    weighted Jaccard of a sentence ``x`` and a unit ``u`` is ``s / (w(x) + w(u) - s)`` where
+    ``s`` is the weight of the terms they share.
 
     Returns:
         The matches as (sentence, unit start, unit end, similarity), the weighted share of
         ``xs`` matched, and the weight of the terms the matches share.
     """
-    units = _units(ys)
+    mass_y, pair_y = _masses(ys)
     matches: list[tuple[int, int, int, float]] = []
-    total = hit = shared = 0.0
+    total = hit = shared_weight = 0.0
     for i, x in enumerate(xs):
         if len(x.terms) < config.min_sentence_words:
             continue
         mass = sum(x.terms.values())
         total += mass
-        best, best_unit, best_terms = 0.0, (0, 0), x.terms
+        hits = shared.get(i, {})
+        units = [(j, j + 1, hits[j]) for j in sorted(hits)
+                 if len(hits[j]) >= config.min_shared_words]
+        starts = {k for h in hits for k in (h - 1, h) if 0 <= k < len(ys) - 1}
+        for j in sorted(starts):
+            terms = list(dict.fromkeys(hits.get(j, []) + hits.get(j + 1, [])))
+            if len(terms) >= config.min_shared_words:
+                units.append((j, j + 2, terms))
+        best, best_unit, best_shared = 0.0, (0, 0), 0.0
         for start, end, terms in units:
-            score = _similarity(x.terms, terms, config.min_shared_words)
+            inter = sum(x.terms[t] for t in terms)
+            unit_mass = mass_y[start] if end == start + 1 else pair_y[start]
+            score = inter / (mass + unit_mass - inter)
             if score > best:
-                best, best_unit, best_terms = score, (start, end), terms
+                best, best_unit, best_shared = score, (start, end), inter
         if best >= config.align_threshold:
             hit += mass
-            shared += sum(w for t, w in x.terms.items() if t in best_terms)
+            shared_weight += best_shared
             matches.append((i, *best_unit, best))
-    return matches, (hit / total if total else 0.0), shared
+    return matches, (hit / total if total else 0.0), shared_weight
 
 
 def _merge(
@@ -135,13 +165,14 @@ def align(a: list[Sentence], b: list[Sentence], config: Config) -> Alignment:
     Returns:
         The aligned passages with the count and coverage the pair decision weighs.
     """
-    ab, cov_a, shared_a = _one_way(a, b, config)
-    ba, cov_b, shared_b = _one_way(b, a, config)
+    by_a, by_b = _shared(a, b)
+    ab, cov_a, shared_a = _one_way(a, b, by_a, config)
+    ba, cov_b, shared_b = _one_way(b, a, by_b, config)
     pairs = [((i, i + 1), (j0, j1), s) for i, j0, j1, s in ab]
     pairs += [((i0, i1), (j, j + 1), s) for j, i0, i1, s in ba]
     return Alignment(
         passages=_merge(pairs, a, b),
-        aligned=max(len(ab), len(ba)),
+        aligned=min(len(ab), len(ba)),
         coverage=round(max(cov_a, cov_b), 4),
         weight=round(max(shared_a, shared_b), 2),
     )
