@@ -9,11 +9,16 @@ on both sides merge into one passage, scored by the mean similarity of its match
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from dedup.config import Config
+import numpy as np
 
-__all__ = ["Alignment", "Passage", "Sentence", "align"]
+from dedup.config import Config
+from dedup.hash import hash_tokens
+
+__all__ = ["Alignment", "Passage", "Sentence", "SentenceTable", "align"]
 
 
 @dataclass(frozen=True)
@@ -53,86 +58,114 @@ class Alignment:
     weight: float
 
 
-Shared = dict[int, dict[int, list[str]]]
+@dataclass(frozen=True, eq=False)
+class SentenceTable:
+    """A document's sentences as arrays, built once so that aligning a pair is a NumPy join.
 
+    Units are the sentences (numbered ``0..n-1``) followed by each adjacent pair of sentences
+    (unit ``n + j`` spans sentences ``j`` and ``j + 1``). Terms are xxh3 hashes, stable
+    across processes, so tables built on different machines can be compared.
 
-def _shared(a: list[Sentence], b: list[Sentence]) -> tuple[Shared, Shared]:
-    """The terms each sentence pair shares, indexed by ``a``'s sentence and by ``b``'s.
-
-    One pass over an inverted index of ``b`` serves both directions of the alignment.
+    Attributes:
+        sentences: The sentences.
+        sizes: Content terms per sentence.
+        mass: Total term weight per unit.
+        spans: ``(first sentence, end sentence)`` per unit.
+        entry_sentence: Sentence of each (sentence, term) entry.
+        entry_term: Term hash of each entry.
+        entry_weight: Term weight of each entry.
+        unit_term: Term hashes of every unit's terms, sorted.
+        unit_of: The unit of each ``unit_term``.
     """
-    postings: dict[str, list[int]] = {}
-    for j, y in enumerate(b):
-        for term in y.terms:
-            postings.setdefault(term, []).append(j)
-    by_a: Shared = {}
-    by_b: Shared = {}
-    for i, x in enumerate(a):
-        for term in x.terms:
-            for j in postings.get(term, ()):
-                by_a.setdefault(i, {}).setdefault(j, []).append(term)
-                by_b.setdefault(j, {}).setdefault(i, []).append(term)
-    return by_a, by_b
+
+    sentences: tuple[Sentence, ...]
+    sizes: np.ndarray
+    mass: np.ndarray
+    spans: np.ndarray
+    entry_sentence: np.ndarray
+    entry_term: np.ndarray
+    entry_weight: np.ndarray
+    unit_term: np.ndarray
+    unit_of: np.ndarray
+
+    @classmethod
+    def build(cls, sentences: tuple[Sentence, ...]) -> SentenceTable:
+        """Index the sentences of one document."""
+        units: list[dict[str, float]] = [s.terms for s in sentences]
+        units += [{**a.terms, **b.terms} for a, b in itertools.pairwise(sentences)]
+        n = len(sentences)
+        spans = [(i, i + 1) for i in range(n)] + [(j, j + 2) for j in range(n - 1)]
+        flat = [term for unit in units for term in unit]
+        hashes = hash_tokens(flat, _TERM_SEED) if flat else np.zeros(0, dtype=np.uint64)
+        counts = np.array([len(u) for u in units], dtype=np.int64)
+        unit_of = np.repeat(np.arange(len(units), dtype=np.int64), counts)
+        order = np.argsort(hashes, kind="stable")
+        singles = int(counts[:n].sum())
+        return cls(
+            sentences=sentences,
+            sizes=counts[:n],
+            mass=np.array([sum(u.values()) for u in units], dtype=np.float64),
+            spans=np.array(spans, dtype=np.int64).reshape(-1, 2),
+            entry_sentence=unit_of[:singles],
+            entry_term=hashes[:singles],
+            entry_weight=np.array([w for u in units[:n] for w in u.values()], dtype=np.float64),
+            unit_term=hashes[order],
+            unit_of=unit_of[order],
+        )
 
 
-def _masses(sents: list[Sentence]) -> tuple[list[float], list[float]]:
-    """Total weight of each sentence and of each adjacent pair of sentences."""
-    mass = [sum(s.terms.values()) for s in sents]
-    pair = [
-        mass[j] + mass[j + 1] - sum(w for t, w in sents[j].terms.items() if t in sents[j + 1].terms)
-        for j in range(len(sents) - 1)
-    ]
-    return mass, pair
+_TERM_SEED = 0
 
 
 def _one_way(
-    xs: list[Sentence], ys: list[Sentence], shared: Shared, config: Config
+    xs: SentenceTable, ys: SentenceTable, config: Config
 ) -> tuple[list[tuple[int, int, int, float]], float, float]:
     """Match each eligible sentence of ``xs`` to its best unit of ``ys``.
 
-    A unit is one sentence of ``ys`` or two adjacent ones; only units sharing at least
-    ``min_shared_words`` terms are scored. A term's weight depends on the term alone, so the
-    weighted Jaccard of a sentence ``x`` and a unit ``u`` is ``s / (w(x) + w(u) - s)`` where
-    ``s`` is the weight of the terms they share.
+    Only units sharing at least ``min_shared_words`` terms are scored. A term's weight depends
+    on the term alone, so the weighted Jaccard of a sentence ``x`` and a unit ``u`` is
+    ``s / (w(x) + w(u) - s)`` where ``s`` is the weight of the terms they share. Ties go to
+    the earliest unit (single sentences before pairs).
 
     Returns:
         The matches as (sentence, unit start, unit end, similarity), the weighted share of
         ``xs`` matched, and the weight of the terms the matches share.
     """
-    mass_y, pair_y = _masses(ys)
-    matches: list[tuple[int, int, int, float]] = []
-    total = hit = shared_weight = 0.0
-    for i, x in enumerate(xs):
-        if len(x.terms) < config.min_sentence_words:
-            continue
-        mass = sum(x.terms.values())
-        total += mass
-        hits = shared.get(i, {})
-        units = [(j, j + 1, hits[j]) for j in sorted(hits)
-                 if len(hits[j]) >= config.min_shared_words]
-        starts = {k for h in hits for k in (h - 1, h) if 0 <= k < len(ys) - 1}
-        for j in sorted(starts):
-            terms = list(dict.fromkeys(hits.get(j, []) + hits.get(j + 1, [])))
-            if len(terms) >= config.min_shared_words:
-                units.append((j, j + 2, terms))
-        best, best_unit, best_shared = 0.0, (0, 0), 0.0
-        for start, end, terms in units:
-            inter = sum(x.terms[t] for t in terms)
-            unit_mass = mass_y[start] if end == start + 1 else pair_y[start]
-            score = inter / (mass + unit_mass - inter)
-            if score > best:
-                best, best_unit, best_shared = score, (start, end), inter
-        if best >= config.align_threshold:
-            hit += mass
-            shared_weight += best_shared
-            matches.append((i, *best_unit, best))
-    return matches, (hit / total if total else 0.0), shared_weight
+    eligible = xs.sizes >= config.min_sentence_words
+    total = float(xs.mass[: len(xs.sizes)][eligible].sum())
+    lo = np.searchsorted(ys.unit_term, xs.entry_term, side="left")
+    count = np.searchsorted(ys.unit_term, xs.entry_term, side="right") - lo
+    joined = int(count.sum())
+    if not joined or not total:
+        return [], 0.0, 0.0
+    first = np.repeat(lo - (np.cumsum(count) - count), count) + np.arange(joined)
+    n_units = len(ys.mass)
+    keys, inverse = np.unique(
+        np.repeat(xs.entry_sentence, count) * n_units + ys.unit_of[first], return_inverse=True
+    )
+    shared = np.bincount(inverse, weights=np.repeat(xs.entry_weight, count))
+    number = np.bincount(inverse)
+    rows, units = keys // n_units, keys % n_units
+    score = shared / (xs.mass[rows] + ys.mass[units] - shared)
+    keep = ((number >= config.min_shared_words) & eligible[rows]
+            & (score >= config.align_threshold))
+    rows, units, score, shared = rows[keep], units[keep], score[keep], shared[keep]
+    order = np.lexsort((units, -score, rows))
+    rows, units, score, shared = rows[order], units[order], score[order], shared[order]
+    best = np.ones(len(rows), dtype=bool)
+    best[1:] = rows[1:] != rows[:-1]
+    matches = [
+        (int(i), int(ys.spans[u, 0]), int(ys.spans[u, 1]), float(s))
+        for i, u, s in zip(rows[best], units[best], score[best], strict=True)
+    ]
+    hit = float(xs.mass[rows[best]].sum())
+    return matches, hit / total, float(shared[best].sum())
 
 
 def _merge(
     pairs: list[tuple[tuple[int, int], tuple[int, int], float]],
-    a: list[Sentence],
-    b: list[Sentence],
+    a: Sequence[Sentence],
+    b: Sequence[Sentence],
 ) -> tuple[Passage, ...]:
     """Merge matches that touch or overlap on both sides (one sentence of gap allowed)."""
     groups: list[tuple[list[int], list[int], list[float]]] = []
@@ -154,24 +187,23 @@ def _merge(
     )
 
 
-def align(a: list[Sentence], b: list[Sentence], config: Config) -> Alignment:
+def align(a: SentenceTable, b: SentenceTable, config: Config) -> Alignment:
     """Align the sentences of two documents.
 
     Args:
-        a: Sentences of the first document.
-        b: Sentences of the second document.
+        a: Sentence table of the first document.
+        b: Sentence table of the second document.
         config: Thresholds (``align_threshold``, ``min_shared_words``, ``min_sentence_words``).
 
     Returns:
         The aligned passages with the count and coverage the pair decision weighs.
     """
-    by_a, by_b = _shared(a, b)
-    ab, cov_a, shared_a = _one_way(a, b, by_a, config)
-    ba, cov_b, shared_b = _one_way(b, a, by_b, config)
+    ab, cov_a, shared_a = _one_way(a, b, config)
+    ba, cov_b, shared_b = _one_way(b, a, config)
     pairs = [((i, i + 1), (j0, j1), s) for i, j0, j1, s in ab]
     pairs += [((i0, i1), (j, j + 1), s) for j, i0, i1, s in ba]
     return Alignment(
-        passages=_merge(pairs, a, b),
+        passages=_merge(pairs, a.sentences, b.sentences),
         aligned=min(len(ab), len(ba)),
         coverage=round(max(cov_a, cov_b), 4),
         weight=round(max(shared_a, shared_b), 2),

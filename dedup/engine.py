@@ -58,7 +58,7 @@ class Result:
         by_doc: dict[str, list[dict[str, Any]]] = {}
         for ev in self.evidence:
             by_doc.setdefault(ev.a, []).append(ev.to_dict())
-        records = []
+        records: list[dict[str, Any]] = []
         for group in self.clusters:
             if len(group) < 2 and not singletons:
                 continue

@@ -62,7 +62,7 @@ def _term(word: str) -> str | None:
     if word in STOPWORDS:
         return None
     if word.isascii() and word.isalpha():
-        return _stem(word)
+        return str(_stem(word))
     return word
 
 

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import xxhash
 
-from dedup.align import Passage, Sentence, align
+from dedup.align import Passage, Sentence, SentenceTable, align
 from dedup.config import Config
 from dedup.normalize import content_terms
 from dedup.read import Document
@@ -42,12 +42,14 @@ class Profile:
         shingles: Sorted unique uint64 hashes of its word n-grams.
         digest: Hash of its normalised token sequence (equal for exact duplicates).
         sentences: Its sentences with weighted content terms.
+        table: The same sentences indexed for alignment.
     """
 
     doc: Document
     shingles: np.ndarray
     digest: int
     sentences: tuple[Sentence, ...]
+    table: SentenceTable
 
 
 @dataclass(frozen=True)
@@ -107,10 +109,12 @@ def _digest(text: str) -> int:
 def profiles(docs: Sequence[Document], config: Config) -> list[Profile]:
     """Profile many documents, hashing their shingles in batches."""
     hashes = shingle_hashes_batch([d.text for d in docs], config.ngram, config.seed)
-    return [
-        Profile(doc=d, shingles=h, digest=_digest(d.text), sentences=_sentences(d.text))
-        for d, h in zip(docs, hashes, strict=True)
-    ]
+    out = []
+    for doc, shingles in zip(docs, hashes, strict=True):
+        sents = _sentences(doc.text)
+        out.append(Profile(doc=doc, shingles=shingles, digest=_digest(doc.text), sentences=sents,
+                           table=SentenceTable.build(sents)))
+    return out
 
 
 def profile(doc: Document, config: Config) -> Profile:
@@ -135,7 +139,7 @@ def decide(a: Profile, b: Profile, config: Config) -> Evidence:
     jaccard = inter / union if union else 0.0
     c_ab = inter / size_a if size_a else 0.0
     c_ba = inter / size_b if size_b else 0.0
-    alignment = align(list(a.sentences), list(b.sentences), config)
+    alignment = align(a.table, b.table, config)
     relation: str | None = None
     if a.digest == b.digest and size_a:
         relation = "duplicate"
