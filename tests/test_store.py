@@ -317,3 +317,28 @@ def test_index_commands(target: str, tmp_path: Path) -> None:
     expire = _cli("index", "expire", target, "--older-than", "30d")
     assert expire.returncode == 0 and "removed 3" in expire.stderr
     assert json.loads(_cli("index", "stats", target).stdout)["documents"] == 0
+
+
+def test_concurrent_writers_all_land(target: str) -> None:
+    """Two writers at once: SQLite makes one wait, Redis makes one redo its batch."""
+    import threading
+
+    with Index.open(target, CONFIG) as first, Index.open(target, CONFIG) as second:
+        errors: list[BaseException] = []
+
+        def write(index: Index, prefix: str) -> None:
+            try:
+                for batch in range(4):
+                    index.check_and_add_many(synthetic(10, batch, prefix=f"{prefix}{batch}-"))
+            except BaseException as err:  # reported below
+                errors.append(err)
+
+        threads = [threading.Thread(target=write, args=(ix, p))
+                   for ix, p in ((first, "x"), (second, "y"))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        assert len(first.ids()) == 80
+        assert first.audit() == []
