@@ -16,9 +16,11 @@ kperm 0.0305 [0.0309]; 100-200 elements, k=128: oph 0.0277, kperm 0.0310; 20-60 
 k=48: oph 0.0485, kperm 0.0500; 5-20 elements, k=48: oph 0.0543, kperm 0.0494 [0.0499].
 OPH samples bins without replacement, so it beats kperm once most bins are filled; on tiny
 sets the densified copies repeat the few filled bins (and make LSH bands dependent).
-Speed, one core of the 2-core dev machine: raw ~610-word text to 128 values, oph 39-67 us
-per document (15,000-19,000 docs/s, 29x datasketch ``update_batch``), kperm ~365-390 us;
-sets of 4-20 elements to 48 values, kperm 4.0 us, oph 7.6 us per set.
+Speed, one core of the shared 2-core dev machine, same process and documents for all:
+raw ~610-word news text to 128 values, oph 40-69 us per document (14,500-19,000 docs/s;
+21-29x datasketch ``update_batch``, 4.8-7.8x rensa ``RMinHash`` fed Python-made 5-grams;
+the range is other load on the machine), kperm ~365-390 us; sets of 4-20 elements to 48
+values, kperm 4.0 us and oph 7.6 us per set.
 
 Every hash is deterministic: NumPy uint64 arithmetic and xxh3 with fixed seeds, never
 Python's ``hash()``. An empty set gives a row of the maximum value (the datasketch
