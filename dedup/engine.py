@@ -103,11 +103,13 @@ def level_keys(profs: Sequence[Profile], config: Config) -> list[LevelKeys]:
     The local engine and the persistent index (:mod:`dedup.store`) both file documents under
     these keys, so they find the same candidates. A sentence takes part when it has at least
     ``config.min_sentence_words`` content terms; the sentence level is left out when none does.
+    A document without a single token has no shingles and takes no part at the document level
+    (its all-maximum signature would collide with every other empty one).
     """
-    doc_sigs = minhash([p.shingles for p in profs], config.num_perm, config.seed)
-    bands, rows = optimal_params(config.threshold, doc_sigs.shape[1])
-    levels = [LevelKeys("document", band_keys(doc_sigs, bands, rows), np.arange(len(profs)),
-                        bands, rows)]
+    signed = np.array([n for n, p in enumerate(profs) if len(p.shingles)], dtype=np.int64)
+    doc_sigs = minhash([profs[n].shingles for n in signed], config.num_perm, config.seed)
+    bands, rows = optimal_params(config.threshold, config.num_perm)
+    levels = [LevelKeys("document", band_keys(doc_sigs, bands, rows), signed, bands, rows)]
     owners: list[int] = []
     sets: list[np.ndarray] = []
     for number, prof in enumerate(profs):
