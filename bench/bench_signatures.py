@@ -93,8 +93,10 @@ _PERMUTATIONS: dict[int, Any] = {}
 def _minhash(num_perm: int) -> MinHash:
     """A datasketch MinHash sharing its permutations (building them costs more than hashing)."""
     if num_perm not in _PERMUTATIONS:
-        _PERMUTATIONS[num_perm] = MinHash(num_perm=num_perm, seed=SEED).permutations
-    return MinHash(num_perm=num_perm, seed=SEED, permutations=_PERMUTATIONS[num_perm])
+        first = MinHash(num_perm=num_perm, seed=SEED)
+        _PERMUTATIONS[num_perm] = (first.permutations, first.scheme)
+    permutations, scheme = _PERMUTATIONS[num_perm]
+    return MinHash(num_perm=num_perm, seed=SEED, permutations=permutations, scheme=scheme)
 
 
 def _datasketch_update_batch(texts: list[str]) -> list[MinHash]:
