@@ -16,6 +16,7 @@ containment, aligns the sentences, and names the relation:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -40,16 +41,22 @@ class Profile:
     Attributes:
         doc: The document as read.
         shingles: Sorted unique uint64 hashes of its word n-grams.
-        digest: Hash of its normalised token sequence (equal for exact duplicates).
         sentences: Its sentences with weighted content terms.
         table: The same sentences indexed for alignment.
     """
 
     doc: Document
     shingles: np.ndarray
-    digest: int
     sentences: tuple[Sentence, ...]
     table: SentenceTable
+
+    @functools.cached_property
+    def digest(self) -> int:
+        """Hash of the normalised token sequence, equal for exact duplicates.
+
+        Computed on first use: only pairs with identical shingle sets ever need it.
+        """
+        return xxhash.xxh3_64_intdigest("\x1f".join(tokens(self.doc.text)).encode())
 
 
 @dataclass(frozen=True)
@@ -102,17 +109,13 @@ def _sentences(text: str) -> tuple[Sentence, ...]:
     )
 
 
-def _digest(text: str) -> int:
-    return xxhash.xxh3_64_intdigest("\x1f".join(tokens(text)).encode())
-
-
 def profiles(docs: Sequence[Document], config: Config) -> list[Profile]:
     """Profile many documents, hashing their shingles in batches."""
     hashes = shingle_hashes_batch([d.text for d in docs], config.ngram, config.seed)
     out = []
     for doc, shingles in zip(docs, hashes, strict=True):
         sents = _sentences(doc.text)
-        out.append(Profile(doc=doc, shingles=shingles, digest=_digest(doc.text), sentences=sents,
+        out.append(Profile(doc=doc, shingles=shingles, sentences=sents,
                            table=SentenceTable.build(sents)))
     return out
 
@@ -141,7 +144,7 @@ def decide(a: Profile, b: Profile, config: Config) -> Evidence:
     c_ba = inter / size_b if size_b else 0.0
     alignment = align(a.table, b.table, config)
     relation: str | None = None
-    if a.digest == b.digest and size_a:
+    if inter == size_a == size_b and size_a and a.digest == b.digest:
         relation = "duplicate"
     elif jaccard >= config.near_jaccard or (
         min(size_a, size_b) >= config.min_shingles and max(c_ab, c_ba) >= config.near_containment
