@@ -546,9 +546,13 @@ def generate(n_docs: int, seed: int = 1) -> tuple[list[dict[str, Any]], dict[str
     ordered = [s for t in order for s in by_topic[t]]
     # About one story in three stays alone; the rest are syndicated, with copies to fill n_docs.
     n_human = sum(len(v) for v in human.values()) if use_human else 0
-    n_stories = min(len(ordered), max(2, round((n_docs - n_human) / 3.5)))
+    # Host articles for embedded passages are kept out of the crawl's originals: a copy that
+    # embeds a passage in a host's text reuses that host, so a host that was also an original
+    # would join two true clusters.
+    n_hosts = max(1, len(ordered) // 8)
+    n_stories = min(len(ordered) - n_hosts, max(2, round((n_docs - n_human) / 3.5)))
     chosen = ordered[:n_stories]
-    hosts = ordered[n_stories:] or ordered
+    hosts = ordered[n_stories:]
     syndicated = [s for s in chosen if s.fixed_text is not None or rng.random() < 0.67]
     budget = max(0, n_docs - n_human - len(chosen))
     copies = {s.id: 0 for s in syndicated}
@@ -593,7 +597,9 @@ def generate(n_docs: int, seed: int = 1) -> tuple[list[dict[str, Any]], dict[str
             pairs.append({"a": original, "b": copy_id, "label": True, "level": level})
         for _ in range(copies.get(story.id, 0)):
             level = rng.choices(levels, names)[0]
-            host = hosts[host_at % len(hosts)]
+            if level == "passage" and host_at >= len(hosts):
+                level = "edited"  # every host carries one passage at most (see above)
+            host = hosts[min(host_at, len(hosts) - 1)]
             host_at += level == "passage"
             copy = _copy(story, level, rng, host)
             copy_text, copy_spans = _render(copy)
