@@ -250,10 +250,13 @@ def run(spark: SparkSession, paths: tuple[str, ...], config: Config, fields: Fie
         _handle([(0, 0, 0, f"document {i!r}: {e}") for i, e in bad_docs], count, on_error, warn)
         skipped += count
         ranked = ranked.join(failed.select("rank"), "rank", "left_anti")
-    pairs, big = candidates(keys.where("error is null"), config.max_bucket)
+    parsed.unpersist()
+    profiles = keys.where("level = -1 and error is null").select("rank", "profile")
+    pairs, big = candidates(keys.where("level >= 0 and error is null")
+                            .select("rank", "level", "band", "key"), config.max_bucket)
     oversized = [(LEVELS[r["level"]], r["band"], r["size"])
                  for r in big.orderBy("level", "band", "size").collect()]
-    evidence = verified(pairs, ranked, config).persist(StorageLevel.MEMORY_AND_DISK)
+    evidence = verified(pairs, profiles, config).persist(StorageLevel.MEMORY_AND_DISK)
     failed_pairs = evidence.where("error is not null")
     bad_pairs = [r["error"] for r in failed_pairs.limit(_MAX_REPORTED).collect()]
     if bad_pairs:

@@ -6,12 +6,15 @@
 - :func:`candidates` (DataFrame): group rows by bucket; a bucket with more than
   ``config.max_bucket`` entries pairs nothing and is reported; the others are self-joined into
   deduplicated document pairs ``a < b`` in rank order.
-- :func:`verified` (executors, batched): join both texts in, profile, and call
-  :func:`dedup.verify.decide`; keep related pairs as their ``Evidence.to_dict()`` JSON.
+- :func:`verified` (executors, batched): join both documents' profiles in (pickled once by
+  :func:`band_rows`) and call :func:`dedup.verify.decide`; keep related pairs as their
+  ``Evidence.to_dict()`` JSON.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import pickle
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -33,8 +36,14 @@ __all__ = ["DOCUMENT", "SENTENCE", "band_rows", "candidates", "lsh_keys", "verif
 
 DOCUMENT, SENTENCE = 0, 1
 LEVELS = ("document", "sentence")
-_KEY_SCHEMA = "rank long, level byte, band int, key long, error string"
+_KEY_SCHEMA = "rank long, level byte, band int, key long, profile binary, error string"
 _EVIDENCE_SCHEMA = "a long, b long, evidence string, error string"
+
+
+def _pack(prof: Profile) -> bytes:
+    """Pickle what :func:`decide` reads of a profile (the text is not needed, only the id)."""
+    return pickle.dumps(dataclasses.replace(prof, doc=Document(prof.doc.id, "")),
+                        protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def lsh_keys(profs: Sequence[Profile], config: Config) -> list[tuple[int, np.ndarray,
@@ -83,7 +92,11 @@ def _profiles_safely(docs: list[Document], config: Config) -> tuple[list[Profile
 
 
 def band_rows(docs: DataFrame, config: Config) -> DataFrame:
-    """Explode every document (rank, id, text) into its band-key rows; failures as errors."""
+    """Explode every document (rank, id, text) into its band-key rows; failures as errors.
+
+    Each document also gets one row of level -1 holding its pickled profile (for
+    :func:`verified`, so a document is profiled once however many pairs it is in).
+    """
 
     def keys(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         import pandas as pd
@@ -94,9 +107,11 @@ def band_rows(docs: DataFrame, config: Config) -> DataFrame:
             kept = np.array([r for n, r in enumerate(ranks) if n not in failed], dtype=np.int64)
             if failed:
                 yield pd.DataFrame({"rank": [ranks[n] for n in failed], "level": 0, "band": 0,
-                                    "key": 0, "error": list(failed.values())})
+                                    "key": 0, "profile": None, "error": list(failed.values())})
             if not good:
                 continue
+            yield pd.DataFrame({"rank": kept, "level": np.int8(-1), "band": -1, "key": 0,
+                                "profile": [_pack(p) for p in good], "error": None})
             for level, owners, table in lsh_keys(good, config):
                 n, bands = table.shape
                 yield pd.DataFrame({
@@ -104,6 +119,7 @@ def band_rows(docs: DataFrame, config: Config) -> DataFrame:
                     "level": np.int8(level),
                     "band": np.tile(np.arange(bands, dtype=np.int32), n),
                     "key": table.reshape(-1).view(np.int64),
+                    "profile": None,
                     "error": None,
                 })
 
@@ -132,43 +148,33 @@ def candidates(keys: DataFrame, max_bucket: int) -> tuple[DataFrame, DataFrame]:
     return pairs, oversized
 
 
-def verified(pairs: DataFrame, docs: DataFrame, config: Config) -> DataFrame:
-    """Decide every candidate pair on the executors, both texts joined in.
+def verified(pairs: DataFrame, profiles: DataFrame, config: Config) -> DataFrame:
+    """Decide every candidate pair on the executors, both profiles joined in.
+
+    Args:
+        pairs: Candidate pairs (a, b).
+        profiles: (rank, profile) rows of :func:`band_rows`.
+        config: Thresholds of the decision.
 
     Returns:
         Rows (a, b, evidence JSON, error) of related pairs and of pairs that failed.
     """
-    left = docs.select(docs["rank"].alias("a"), docs["id"].alias("id_a"),
-                       docs["text"].alias("text_a"))
-    right = docs.select(docs["rank"].alias("b"), docs["id"].alias("id_b"),
-                        docs["text"].alias("text_b"))
-    joined = pairs.join(left, "a").join(right, "b").select("a", "b", "id_a", "text_a", "id_b",
-                                                           "text_b")
+    left = profiles.select(profiles["rank"].alias("a"), profiles["profile"].alias("pa"))
+    right = profiles.select(profiles["rank"].alias("b"), profiles["profile"].alias("pb"))
+    joined = pairs.join(left, "a").join(right, "b").select("a", "b", "pa", "pb")
 
     def decide_batch(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         import pandas as pd
 
         for batch in batches:
-            docs_by_rank: dict[int, Document] = {}
-            for side in ("a", "b"):
-                for rank, doc_id, text in zip(batch[side], batch[f"id_{side}"],
-                                              batch[f"text_{side}"], strict=True):
-                    docs_by_rank.setdefault(int(rank), Document(str(doc_id), str(text)))
-            ranks = list(docs_by_rank)
-            good, failed = _profiles_safely([docs_by_rank[r] for r in ranks], config)
-            bad = {ranks[n] for n in failed}
-            prof = dict(zip([r for r in ranks if r not in bad], good, strict=True))
             rows: list[tuple[int, int, str | None, str | None]] = []
-            for a, b in zip(batch["a"].tolist(), batch["b"].tolist(), strict=True):
-                if a in bad or b in bad:
-                    which = a if a in bad else b
-                    rows.append((a, b, None, f"document {docs_by_rank[which].id!r}: "
-                                             f"{failed[ranks.index(which)]}"))
-                    continue
+            for a, b, pa, pb in zip(batch["a"].tolist(), batch["b"].tolist(), batch["pa"],
+                                    batch["pb"], strict=True):
+                first, second = pickle.loads(pa), pickle.loads(pb)
                 try:
-                    evidence = decide(prof[a], prof[b], config)
+                    evidence = decide(first, second, config)
                 except Exception as err:  # reported with both ids, never a lost job
-                    rows.append((a, b, None, f"pair {prof[a].doc.id!r} ~ {prof[b].doc.id!r}: "
+                    rows.append((a, b, None, f"pair {first.doc.id!r} ~ {second.doc.id!r}: "
                                              f"{type(err).__name__}: {err}"))
                     continue
                 if evidence.relation is not None:
