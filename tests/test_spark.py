@@ -51,18 +51,14 @@ def _both(args: list[str], paths: list[str]) -> tuple[str, str]:
 def test_lsh_keys_give_the_local_engines_candidates(seeds_dir: Path) -> None:
     """The keys the executors explode pair exactly the documents the local index pairs."""
     from dedup.index import LSHIndex
-    from dedup.params import optimal_params
     from dedup.spark.stages import lsh_keys
 
     config = Config()
     profs = profiles(list(read_documents([str(seeds_dir)])), config)
     expected = candidate_pairs(profs, config, [])
     found: set[tuple[int, int]] = set()
-    for level, owners, table in lsh_keys(profs, config):
-        threshold = config.threshold if level == 0 else config.sentence_threshold
-        bands, rows = optimal_params(threshold, config.num_perm if level == 0
-                                     else config.sentence_num_perm)
-        index = LSHIndex(bands, rows, config.max_bucket)
+    for _level, owners, table in lsh_keys(profs, config):
+        index = LSHIndex(table.shape[1], 1, config.max_bucket)
         index.add_many(range(len(owners)), table)
         found |= {(min(owners[i], owners[j]), max(owners[i], owners[j]))
                   for i, j in index.candidates() if owners[i] != owners[j]}

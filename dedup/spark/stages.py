@@ -22,9 +22,7 @@ import numpy as np
 import orjson
 
 from dedup.config import Config
-from dedup.hash import hash_tokens, minhash
-from dedup.index import band_keys
-from dedup.params import optimal_params
+from dedup.engine import level_keys
 from dedup.read import Document
 from dedup.verify import Profile, decide, profiles
 
@@ -48,27 +46,14 @@ def _pack(prof: Profile) -> bytes:
 
 def lsh_keys(profs: Sequence[Profile], config: Config) -> list[tuple[int, np.ndarray,
                                                                      np.ndarray]]:
-    """Band keys of both LSH levels, as the local engine builds its indexes.
+    """Band keys of both LSH levels, from :func:`dedup.engine.level_keys` (the local engine's).
 
     Returns:
         Per level (``DOCUMENT``, ``SENTENCE``): the owner of each signed entry (index into
         ``profs``) and its ``(entries, bands)`` uint64 band keys.
     """
-    doc_sigs = minhash([p.shingles for p in profs], config.num_perm, config.seed)
-    bands, rows = optimal_params(config.threshold, doc_sigs.shape[1])
-    out = [(DOCUMENT, np.arange(len(profs)), band_keys(doc_sigs, bands, rows))]
-    owners: list[int] = []
-    sets: list[np.ndarray] = []
-    for number, prof in enumerate(profs):
-        for sentence in prof.sentences:
-            if len(sentence.terms) >= config.min_sentence_words:
-                owners.append(number)
-                sets.append(hash_tokens(sorted(sentence.terms), config.seed))
-    if sets:
-        sent_sigs = minhash(sets, config.sentence_num_perm, config.seed)
-        bands, rows = optimal_params(config.sentence_threshold, sent_sigs.shape[1])
-        out.append((SENTENCE, np.array(owners), band_keys(sent_sigs, bands, rows)))
-    return out
+    return [(LEVELS.index(level.level), level.owners, level.keys)
+            for level in level_keys(profs, config)]
 
 
 def _docs(ids: Any, texts: Any) -> list[Document]:
