@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: demo test lint bench quality clean redis
+.PHONY: demo test test-slow lint bench quality clean redis
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -19,7 +19,11 @@ demo: $(STAMP)
 test: $(STAMP) redis
 	$(BIN)/ruff check dedup tests bench
 	$(BIN)/mypy
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -m "not slow"
+
+# The long runs: Spark vs local on a 10,000-document crawl (20-40 min here), a 50 MB document.
+test-slow: $(STAMP)
+	DEDUP_SLOW=1 $(BIN)/pytest -q -m slow
 
 lint: $(STAMP)
 	$(BIN)/ruff check dedup tests bench

@@ -200,7 +200,6 @@ for batch in range(1000):
 """
 
 
-@pytest.mark.slow
 def test_kill_9_mid_batch_keeps_whole_acknowledged_batches(target: str) -> None:
     code = _WRITER.format(tests=str(Path(__file__).parent), target=target)
     for delay in (0.0, 0.13, 0.29):
