@@ -6,6 +6,7 @@ import importlib.util
 import json
 import os
 import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,7 @@ def test_generated_crawl_identical(spark: Any, tmp_path: Path) -> None:
     if spec is None or spec.loader is None:
         pytest.skip("bench/syndication.py not found")
     module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("syndication", module)  # its dataclasses look their module up
     spec.loader.exec_module(module)
     docs, _truth = module.generate(10_000, seed=1)
     shards = [docs[0::3], docs[1::3], docs[2::3]]
