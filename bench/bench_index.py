@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +34,6 @@ from dedup.verify import profiles
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
 from newsgen import articles
-from redis_server import WHY_MISSING, redis_server
 
 SIZES = [int(s) for s in os.environ.get("DEDUP_BENCH_SIZES", "10000").split(",")]
 PROBES = int(os.environ.get("DEDUP_BENCH_PROBES", "200"))
@@ -45,15 +43,6 @@ _built: dict[tuple[str, str, int], tuple[Index, float, list[Document]]] = {}
 
 def _docs(n: int, seed: int) -> list[Document]:
     return [Document(a["id"], a["text"], a["date"]) for a in articles(n, seed)]
-
-
-@pytest.fixture(scope="session")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    try:
-        with redis_server(tmp_path_factory.mktemp("redis")) as url:
-            yield url
-    except FileNotFoundError:
-        pytest.skip(WHY_MISSING)
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,9 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ modules import each other
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from redis_server import redis_url  # noqa: F401 - the real redis-server fixture
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Module | None:

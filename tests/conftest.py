@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from redis_server import redis_url  # noqa: F401 - the real redis-server fixture
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"

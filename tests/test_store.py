@@ -11,13 +11,11 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from redis_server import WHY_MISSING, redis_server
 
 from dedup.cli import cli
 from dedup.config import Config
@@ -27,15 +25,6 @@ from dedup.store import Busy, IncompatibleIndex, Index, stored_config
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = Config()
-
-
-@pytest.fixture(scope="session")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    try:
-        with redis_server(tmp_path_factory.mktemp("redis")) as url:
-            yield url
-    except FileNotFoundError:
-        pytest.skip(WHY_MISSING)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
