@@ -16,7 +16,7 @@ from typing import Any
 import click
 import orjson
 
-from dedup import cli as base
+from dedup import options as base
 from dedup.evaluate import TruthError, read_truth, score
 
 __all__ = ["eval_command"]
@@ -41,8 +41,8 @@ def _table(scores: dict[str, Any]) -> str:
               help="Truth JSONL (clusters and/or labelled pairs); repeat for several files.")
 @click.option("--json", "as_json", is_flag=True, help="Print the scores as one JSON object.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
-@base._input_options
-@base._config_options
+@base.input_options
+@base.config_options
 def eval_command(paths: tuple[str, ...], truth_paths: tuple[str, ...], as_json: bool,
                  **options: Any) -> None:
     """Run the detector on PATHS and score it against --truth.
@@ -54,7 +54,7 @@ def eval_command(paths: tuple[str, ...], truth_paths: tuple[str, ...], as_json: 
         truth, levels = read_truth(truth_paths)
     except TruthError as error:
         raise base.UserError(str(error)) from None
-    result = base._run(paths, options)
+    result = base.run_local(paths, options)
     scores = score(result, truth, levels)
     if as_json:
         click.echo(orjson.dumps(scores).decode())

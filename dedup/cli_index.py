@@ -17,7 +17,7 @@ from typing import IO, Any
 import click
 import orjson
 
-from dedup import cli as base
+from dedup import options as base
 from dedup.config import Config
 from dedup.read import _MISSING, Fields, InputError, _record
 from dedup.store import Busy, IncompatibleIndex, Index, stored_config
@@ -85,14 +85,14 @@ def index_group() -> None:
 @index_group.command("add")
 @click.argument("index")
 @click.argument("paths", nargs=-1, required=True)
-@base._input_options
-@base._config_options
+@base.input_options
+@base.config_options
 @click.pass_context
 def add(ctx: click.Context, /, index: str, paths: tuple[str, ...], **options: Any) -> None:
     """Add the articles of PATHS to INDEX (created if missing); ids already there are kept."""
     idx = _open(index, ctx, options, create=True)
     with idx:
-        docs = base._read(paths, options)
+        docs = base.read_inputs(paths, options)
         added = 0
         for start in range(0, len(docs), _BATCH):
             added += sum(idx.add_many(docs[start:start + _BATCH]))
@@ -104,15 +104,15 @@ def add(ctx: click.Context, /, index: str, paths: tuple[str, ...], **options: An
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--window", callback=_duration, help="Only match articles within this time "
               "of each one (e.g. 7d).")
-@base._input_options
-@base._config_options
+@base.input_options
+@base.config_options
 @click.pass_context
 def check(ctx: click.Context, /, index: str, paths: tuple[str, ...], window: float | None,
           **options: Any) -> None:
     """Check the articles of PATHS against INDEX (without adding them); one verdict per line."""
     idx = _open(index, ctx, options, create=False)
     with idx:
-        docs = base._read(paths, options)
+        docs = base.read_inputs(paths, options)
         for start in range(0, len(docs), _BATCH):
             for verdict in idx.check_many(docs[start:start + _BATCH], window=window):
                 _dump(verdict.to_dict(), sys.stdout)
@@ -159,7 +159,7 @@ def expire(index: str, older_than: float) -> None:
               help="Field holding the publication date (ISO 8601).")
 @click.option("--verdict-field", default="verdict", show_default=True,
               help="Field added to each article for its verdict.")
-@base._config_options
+@base.config_options
 @click.pass_context
 def filter_command(ctx: click.Context, /, index: str, window: float | None, id_field: str,
                    text_field: str, date_field: str, verdict_field: str,

@@ -39,7 +39,7 @@ def spark_dispatch(kind: str, paths: tuple[str, ...], options: dict[str, Any], o
     Pops the engine options from ``options``; raises ``UserError`` for a local run asked for
     Parquet output.
     """
-    from dedup.cli import UserError, _config, _fmt
+    from dedup.options import UserError, config_from, output_format
     from dedup.read import Fields, InputError
     from dedup.report import write
 
@@ -53,7 +53,7 @@ def spark_dispatch(kind: str, paths: tuple[str, ...], options: dict[str, Any], o
                         "not standard input")
     if fmt == "parquet" and output.name == "-":
         raise UserError("--format parquet writes a folder: give it with -o")
-    config = _config(options)
+    config = config_from(options)
     fields = Fields(id=options.pop("id_field"), text=options.pop("text_field"),
                     date=options.pop("date_field"))
     on_error = options.pop("on_error")
@@ -85,7 +85,7 @@ def spark_dispatch(kind: str, paths: tuple[str, ...], options: dict[str, Any], o
         return True
     records = (result.cluster_records(singletons) if kind == "cluster"
                else result.pair_records())
-    chosen = _fmt(fmt, output)
+    chosen = output_format(fmt, output)
     if chosen == "jsonl":
         for chunk in _chunks(records):
             write(chunk, "cluster" if kind == "cluster" else "pair", "jsonl", output)
