@@ -63,8 +63,9 @@ class SentenceTable:
     """A document's sentences as arrays, built once so that aligning a pair is a NumPy join.
 
     Units are the sentences (numbered ``0..n-1``) followed by each adjacent pair of sentences
-    (unit ``n + j`` spans sentences ``j`` and ``j + 1``). Terms are xxh3 hashes, stable
-    across processes, so tables built on different machines can be compared.
+    (unit ``n + j`` spans sentences ``j`` and ``j + 1``). Terms are xxh3 hashes with the
+    configured seed, stable across processes, so tables built on different machines can be
+    compared, and the sentence-level LSH signs the same hashes (:meth:`sentence_terms`).
 
     Attributes:
         sentences: The sentences.
@@ -89,14 +90,14 @@ class SentenceTable:
     unit_of: np.ndarray
 
     @classmethod
-    def build(cls, sentences: tuple[Sentence, ...]) -> SentenceTable:
-        """Index the sentences of one document."""
+    def build(cls, sentences: tuple[Sentence, ...], seed: int) -> SentenceTable:
+        """Index the sentences of one document, hashing terms with ``seed``."""
         units: list[dict[str, float]] = [s.terms for s in sentences]
         units += [{**a.terms, **b.terms} for a, b in itertools.pairwise(sentences)]
         n = len(sentences)
         spans = [(i, i + 1) for i in range(n)] + [(j, j + 2) for j in range(n - 1)]
         flat = [term for unit in units for term in unit]
-        hashes = hash_tokens(flat, _TERM_SEED) if flat else np.zeros(0, dtype=np.uint64)
+        hashes = hash_tokens(flat, seed) if flat else np.zeros(0, dtype=np.uint64)
         counts = np.array([len(u) for u in units], dtype=np.int64)
         unit_of = np.repeat(np.arange(len(units), dtype=np.int64), counts)
         order = np.argsort(hashes, kind="stable")
@@ -113,8 +114,9 @@ class SentenceTable:
             unit_of=unit_of[order],
         )
 
-
-_TERM_SEED = 0
+    def sentence_terms(self) -> list[np.ndarray]:
+        """The term hashes of each sentence, in sentence order."""
+        return np.split(self.entry_term, np.cumsum(self.sizes)[:-1])
 
 
 def _one_way(

@@ -18,7 +18,7 @@ import numpy as np
 
 from dedup.cluster import components
 from dedup.config import Config
-from dedup.hash import hash_tokens, minhash
+from dedup.hash import minhash
 from dedup.index import LSHIndex, band_keys
 from dedup.params import optimal_params
 from dedup.read import Document
@@ -113,10 +113,10 @@ def level_keys(profs: Sequence[Profile], config: Config) -> list[LevelKeys]:
     owners: list[int] = []
     sets: list[np.ndarray] = []
     for number, prof in enumerate(profs):
-        for sentence in prof.sentences:
-            if len(sentence.terms) >= config.min_sentence_words:
+        for terms in prof.table.sentence_terms():  # hashed with config.seed by profiles()
+            if len(terms) >= config.min_sentence_words:
                 owners.append(number)
-                sets.append(hash_tokens(sorted(sentence.terms), config.seed))
+                sets.append(terms)
     if sets:
         sent_sigs = minhash(sets, config.sentence_num_perm, config.seed, method="kperm")
         bands, rows = optimal_params(config.sentence_threshold, sent_sigs.shape[1])

@@ -41,14 +41,17 @@ class Profile:
     Attributes:
         doc: The document as read.
         shingles: Sorted unique uint64 hashes of its word n-grams.
-        sentences: Its sentences with weighted content terms.
-        table: The same sentences indexed for alignment.
+        table: Its sentences with weighted content terms, indexed for alignment.
     """
 
     doc: Document
     shingles: np.ndarray
-    sentences: tuple[Sentence, ...]
     table: SentenceTable
+
+    @property
+    def sentences(self) -> tuple[Sentence, ...]:
+        """Its sentences with weighted content terms."""
+        return self.table.sentences
 
     @functools.cached_property
     def digest(self) -> int:
@@ -114,9 +117,8 @@ def profiles(docs: Sequence[Document], config: Config) -> list[Profile]:
     hashes = shingle_hashes_batch([d.text for d in docs], config.ngram, config.seed)
     out = []
     for doc, shingles in zip(docs, hashes, strict=True):
-        sents = _sentences(doc.text)
-        out.append(Profile(doc=doc, shingles=shingles, sentences=sents,
-                           table=SentenceTable.build(sents)))
+        table = SentenceTable.build(_sentences(doc.text), config.seed)
+        out.append(Profile(doc=doc, shingles=shingles, table=table))
     return out
 
 
