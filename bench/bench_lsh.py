@@ -6,7 +6,8 @@ with ``dedup.signatures``; both indexes get the same signatures (datasketch thro
 
 - Bytes per document: signatures (uint64, uint32) and each index after inserting every document
   (tracemalloc, which NumPy reports to), plus dedup's sorted columns once grouped.
-- Insert and query throughput, and candidate recall on the planted pairs whose exact Jaccard
+- Insert and query throughput (one document at a time, and ``query_many`` on the same
+  queries and on all documents), and candidate recall on the planted pairs whose exact Jaccard
   of 5-gram shingle sets is at least the threshold.
 - ``gc.freeze()``: datasketch insertion with the collector as is and with the objects alive
   before insertion frozen.
@@ -194,6 +195,42 @@ def test_dedup_query(benchmark: Any, bench_report: Report, sigs: np.ndarray,
                      f"{len(sources) / median(benchmark):>12,.0f} queries/s")
 
 
+def _recall(hit: np.ndarray, exact: np.ndarray) -> str:
+    above = exact >= THRESHOLD
+    return f"{hit[above].mean():.4f} (below: {hit[~above].mean():.3f})"
+
+
+def test_dedup_query_many(benchmark: Any, bench_report: Report, sigs: np.ndarray,
+                          params: tuple[int, int], truth: tuple[np.ndarray, np.ndarray]) -> None:
+    """``query_many`` on the planted sources (datasketch's queries) and on every document."""
+    index = _dedup_build(sigs, params)
+    keys = band_keys(sigs, *params)
+    planted, exact = truth
+    sources = np.unique(planted[:, 0])
+    index.query(keys[0])  # sorts the band columns once
+
+    results = benchmark.pedantic(index.query_many, (keys[sources],), rounds=5)
+    seconds = median(benchmark)
+    bench_report.values["dedup-query-many"] = seconds
+    bench_report.add(SECTION, f"dedup query_many, the same {len(sources):,} sources at once",
+                     f"{len(sources) / seconds:>12,.0f} queries/s")
+    found = dict(zip(sources.tolist(), results, strict=True))
+    hit = np.array([b in found[a] for a, b in planted.tolist()])
+    bench_report.add(SECTION, "dedup query_many recall, same planted pairs",
+                     _recall(hit, exact))
+    assert hit[exact >= THRESHOLD].mean() > 0.9
+
+    times = []
+    for _ in range(3):
+        started = time.perf_counter()
+        everyone = index.query_many(keys)
+        times.append(time.perf_counter() - started)
+    bench_report.add(SECTION, f"dedup query_many, all {N_DOCS:,} documents at once "
+                     "(median of 3)", f"{N_DOCS / float(np.median(times)):>12,.0f} queries/s, "
+                     f"{sum(map(len, everyone)) - N_DOCS:,} candidates besides themselves")
+    assert np.mean([i in candidates for i, candidates in enumerate(everyone)]) > 0.99
+
+
 def test_datasketch_query(benchmark: Any, bench_report: Report, leans: list[Any],
                           params: tuple[int, int], truth: tuple[np.ndarray, np.ndarray]) -> None:
     lsh = _BUILT.get("lsh") or _datasketch_build(leans, params)
@@ -205,8 +242,10 @@ def test_datasketch_query(benchmark: Any, bench_report: Report, leans: list[Any]
     results = benchmark.pedantic(run, rounds=2)
     values = bench_report.values
     seconds = median(benchmark)
-    ours = values.get("dedup-query")
-    ratio = f" (dedup per-doc query {seconds / ours:.1f}x)" if ours else ""
+    speedups = [f"{name} {seconds / values[key]:.1f}x" for name, key in
+                [("per-doc query", "dedup-query"), ("query_many", "dedup-query-many")]
+                if key in values]
+    ratio = f" (dedup speed-up: {', '.join(speedups)})" if speedups else ""
     bench_report.add(SECTION, f"datasketch query, one document at a time ({len(sources):,})",
                      f"{len(sources) / seconds:>12,.0f} queries/s{ratio}")
     if "dedup-all-pairs" in values:
@@ -218,5 +257,5 @@ def test_datasketch_query(benchmark: Any, bench_report: Report, leans: list[Any]
     hit = np.array([b in results[a] for a, b in planted.tolist()])
     above = exact >= THRESHOLD
     bench_report.add(SECTION, f"datasketch recall, same {above.sum():,} planted pairs",
-                     f"{hit[above].mean():.4f} (below: {hit[~above].mean():.3f})")
+                     _recall(hit, exact))
     assert hit[above].mean() > 0.9

@@ -123,3 +123,32 @@ def test_adding_after_candidates_updates_the_result() -> None:
     assert index.query(keys[2]) == {1}
     index.add(2, keys[2])
     assert list(index.candidates()) == [(0, 1), (1, 2)]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("max_bucket", [2, 4, 200])
+def test_query_many_equals_query_per_row(seed: int, max_bucket: int) -> None:
+    rng = np.random.default_rng(seed)
+    keys = band_keys(_signatures(80, 16, seed), 8, 2)
+    doc_keys = rng.choice(10_000, size=60, replace=False)
+    index = LSHIndex(8, 2, max_bucket)
+    index.add_many(doc_keys, keys[:60])
+    queries = keys[rng.permutation(80)]  # indexed and unseen rows, in shuffled order
+    expected = [index.query(row) for row in queries]
+    assert index.query_many(queries) == expected
+    assert sum(map(len, expected)) > len(queries)  # not only the queries finding themselves
+    pairs = index.query_pairs(queries)
+    assert pairs.tolist() == sorted([q, k] for q, found in enumerate(expected) for k in found)
+
+
+def test_query_many_with_large_keys_empty_index_and_bad_shapes() -> None:
+    keys = band_keys(np.array([[1, 2], [1, 3], [4, 3]], dtype=np.uint64), 2, 1)
+    index = LSHIndex(2, 1, 10)
+    assert index.query_many(keys) == [set(), set(), set()]
+    index.add_many([2**40, 5], keys[:2])
+    assert index.query_many(keys) == [{2**40, 5}, {2**40, 5}, {5}]
+    assert index.query_many(keys[:0]) == []
+    with pytest.raises(ValueError, match="shape"):
+        index.query_many(keys[0])
+    with pytest.raises(ValueError, match="shape"):
+        index.query_pairs(np.zeros((2, 3), dtype=np.uint64))
