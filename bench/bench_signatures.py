@@ -13,8 +13,9 @@ as one token: cheaper than dedup's tokenisation, so the ratios are conservative)
 - ``rensa``: ``RMinHash(128, 1).update(shingles)`` behind the Python front end, end to end;
   also its batch ``digest_matrix_from_token_sets`` and its signature step alone.
 
-Also: sentences per second on the sentence-level path, 1 vs 2 processes, and the mean absolute
-error of Jaccard estimates on constructed pairs against datasketch's classic MinHash.
+Also: sentences per second on the sentence-level path, and the mean absolute error of Jaccard
+estimates on constructed pairs against datasketch's classic MinHash. One core against two:
+``bench_cores.py``.
 """
 
 from __future__ import annotations
@@ -38,7 +39,6 @@ N_DOCS = 2000
 NUM_PERM = 128
 NGRAM = 5
 SEED = 1
-MULTI_DOCS = 40_000
 SENTENCE_PEER = 10_000  # sentences datasketch signs (one Python object each)
 _WORD = re.compile(r"\w+")
 
@@ -237,28 +237,6 @@ def test_sentence_datasketch(benchmark: Any, bench_report: Report,
     bench_report.add("sentence level (content-term sets, kperm, 48 values)",
                      f"datasketch MinHash(48).update_batch, {len(encoded):,} sentences",
                      f"{rate:>10,.0f} sentences/s{ratio}")
-
-
-# --------------------------------------------------------------------------- cores
-
-
-@pytest.fixture(scope="module")
-def many_texts() -> list[str]:
-    return make(MULTI_DOCS, seed=3).texts
-
-
-@pytest.mark.parametrize("processes", [1, 2])
-def test_processes(benchmark: Any, bench_report: Report, many_texts: list[str],
-                   processes: int) -> None:
-    sig = benchmark.pedantic(signatures, (many_texts,), {"processes": processes}, rounds=2)
-    assert sig.shape == (MULTI_DOCS, NUM_PERM)
-    seconds = median(benchmark)
-    bench_report.values[f"processes-{processes}"] = seconds
-    speedup = ""
-    if processes > 1 and "processes-1" in bench_report.values:
-        speedup = f" ({bench_report.values['processes-1'] / seconds:.2f}x 1 process)"
-    bench_report.add(f"cores: signatures of {MULTI_DOCS:,} docs", f"processes={processes}",
-                     f"{MULTI_DOCS / seconds:>10,.0f} docs/s{speedup}")
 
 
 # --------------------------------------------------------------------------- accuracy

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -63,6 +65,29 @@ def test_processes_preserve_order_and_values(seeds_dir: Path,
     texts = _texts(seeds_dir)
     assert np.array_equal(signatures(iter(texts), processes=2), signatures(texts))
     assert signatures([], processes=2).shape == (0, 128)
+
+
+def test_forked_workers_read_lists_in_place(seeds_dir: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lists and tuples go to forked workers as index ranges; rows come back in order."""
+    if dhash._start_method() != "fork":
+        pytest.skip("fork is not available or not safe here")
+    monkeypatch.setattr(dhash, "_CHUNK", 3)
+    calls: list[int] = []
+    real = dhash._sign_forked
+
+    def spy(texts: Sequence[str], *args: Any) -> np.ndarray:
+        calls.append(len(texts))
+        return real(texts, *args)
+
+    monkeypatch.setattr(dhash, "_sign_forked", spy)
+    texts = _texts(seeds_dir)
+    expected = signatures(texts)
+    assert np.array_equal(signatures(texts, processes=2), expected)
+    assert np.array_equal(signatures(tuple(texts), processes=3, dtype=np.uint32),
+                          expected.astype(np.uint32))
+    assert calls == [len(texts), len(texts)]
+    assert dhash._forked_texts == ()  # the parent does not keep the texts
 
 
 def test_uint32_keeps_the_low_bits(seeds_dir: Path) -> None:
