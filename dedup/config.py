@@ -46,10 +46,10 @@ class Config:
     sentence_num_perm: int = 48
     sentence_threshold: float = 0.3
     min_sentence_words: int = 4
-    align_threshold: float = 0.3
+    align_threshold: float = 0.35
     min_shared_words: int = 4
     min_aligned: int = 2
-    min_aligned_weight: float = 55.0
+    min_aligned_weight: float = 50.0
     max_bucket: int = 200
 
     def __post_init__(self) -> None:

@@ -55,15 +55,16 @@ def rarity(word: str) -> float:
 
 
 @lru_cache(maxsize=1 << 18)
-def _term(word: str) -> str | None:
+def _term(word: str) -> tuple[str, float] | None:
+    """Return a word's term and weight; the weight is the rarity of the word, not the stem."""
     word = _POSSESSIVE.sub("", word.replace("’", "'"))
     if len(word) < 2 and not word.isdigit():
         return None
     if word in STOPWORDS:
         return None
     if word.isascii() and word.isalpha():
-        return str(_stem(word))
-    return word
+        return str(_stem(word)), rarity(word)
+    return word, rarity(word)
 
 
 def content_terms(sentence: str) -> dict[str, float]:
@@ -81,7 +82,8 @@ def content_terms(sentence: str) -> dict[str, float]:
         for i in range(max(1, len(run) - 1)):
             terms[run[i : i + 2]] = rarity(run[i : i + 2])
     for word in _WORD.findall(_CJK.sub(" ", text)):
-        term = _term(word)
-        if term is not None:
-            terms[term] = rarity(term)
+        found = _term(word)
+        if found is not None:
+            term, weight = found
+            terms[term] = max(weight, terms.get(term, 0.0))
     return terms

@@ -1,0 +1,26 @@
+"""Normalize stage: content terms and their weights."""
+
+from __future__ import annotations
+
+from dedup.normalize import content_terms, rarity
+
+
+def test_stopwords_dropped_and_words_stemmed() -> None:
+    terms = content_terms("The ministry approved the deals on Friday")
+    assert set(terms) == {"ministri", "approv", "deal", "friday"}
+
+
+def test_weight_is_the_rarity_of_the_word_not_of_its_stem() -> None:
+    # "instanc" and "variabl" are no words: weighed as stems they would count as the rarest.
+    terms = content_terms("instances of variables")
+    assert terms["instanc"] == rarity("instances") < 5
+    assert terms["variabl"] == rarity("variables") < 5
+
+
+def test_rare_names_outweigh_common_words() -> None:
+    terms = content_terms("Peskov said the government")
+    assert terms["peskov"] > 2 * terms["govern"]
+
+
+def test_cjk_text_gives_character_bigrams() -> None:
+    assert set(content_terms("印度购买")) == {"印度", "度购", "购买"}
