@@ -10,6 +10,7 @@ on both sides merge into one passage, scored by the mean similarity of its match
 from __future__ import annotations
 
 import itertools
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -18,7 +19,7 @@ import numpy as np
 from dedup.config import Config
 from dedup.hash import hash_tokens
 
-__all__ = ["Alignment", "Passage", "Sentence", "SentenceTable", "align"]
+__all__ = ["Alignment", "Passage", "Sentence", "SentenceTable", "TableView", "align"]
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,166 @@ class SentenceTable:
     def sentence_terms(self) -> list[np.ndarray]:
         """The term hashes of each sentence, in sentence order."""
         return np.split(self.entry_term, np.cumsum(self.sizes)[:-1])
+
+    @property
+    def exact_units(self) -> bool:
+        """Whether no unit holds one term hash twice (two terms of a unit colliding in xxh3).
+
+        :func:`dedup.verify.screen` bounds shared weight by set membership, which is exact
+        only then; a table where it fails is always aligned in full.
+        """
+        same = (self.unit_term[1:] == self.unit_term[:-1]) & (self.unit_of[1:] == self.unit_of[:-1])
+        return not bool(same.any())
+
+    def to_bytes(self) -> bytes:
+        """Serialise the table compactly; :meth:`from_bytes` rebuilds an equal one.
+
+        Stored: a 16-byte header, then the entry terms (uint64) and weights (float64), the
+        mass of every unit (float64), the terms per sentence and the sentence spans (uint32,
+        or int64 past 4 GiB). The unit index (``unit_term``, ``unit_of``) and unit spans are
+        derived again on load; should the derivation not reproduce :meth:`build`'s arrays
+        (a hash collision between the terms of adjacent sentences), they are stored too.
+
+        Raises:
+            ValueError: When the table is not laid out as :meth:`build` lays it out.
+        """
+        n = len(self.sizes)
+        sizes = self.sizes.astype(np.int64)
+        if (not np.array_equal(self.entry_sentence, np.repeat(np.arange(n), sizes))
+                or not np.array_equal(self.spans, _unit_spans(n))
+                or len(self.sentences) != n):
+            raise ValueError("not a SentenceTable laid out by SentenceTable.build")
+        spans = np.array([(s.start, s.end) for s in self.sentences], dtype=np.int64).ravel()
+        wide = bool(len(spans)) and int(spans.max()) >= 1 << 32
+        unit_term, unit_of = _unit_index(self.entry_term, sizes)
+        explicit = not (np.array_equal(unit_term, self.unit_term)
+                        and np.array_equal(unit_of, self.unit_of))
+        flags = (_EXPLICIT if explicit else 0) | (_WIDE if wide else 0)
+        flags |= _EXACT if self.exact_units else 0
+        parts = [
+            _TABLE_HEAD.pack(n, len(self.entry_term), len(self.unit_term), flags),
+            self.entry_term.astype("<u8").tobytes(),
+            self.entry_weight.astype("<f8").tobytes(),
+            self.mass.astype("<f8").tobytes(),
+        ]
+        if explicit:
+            parts += [self.unit_term.astype("<u8").tobytes(), self.unit_of.astype("<i8").tobytes()]
+        parts += [sizes.astype("<u4").tobytes(), spans.astype("<i8" if wide else "<u4").tobytes()]
+        return b"".join(parts)
+
+    @classmethod
+    def from_bytes(cls, data: bytes | memoryview, offset: int = 0) -> SentenceTable:
+        """Rebuild a table from :meth:`to_bytes` output starting at ``offset``.
+
+        The sentences carry their spans but no terms (``terms`` is empty): alignment reads
+        only the arrays, and the terms themselves are not stored.
+        """
+        view = TableView.from_bytes(data, offset)
+        n = len(view.sizes)
+        if view.unit_term is None or view.unit_of is None:
+            unit_term, unit_of = _unit_index(view.entry_term, view.sizes)
+        else:
+            unit_term, unit_of = view.unit_term, view.unit_of
+        bounds = view.sentence_spans.tolist()
+        return cls(
+            sentences=tuple(Sentence(bounds[2 * i], bounds[2 * i + 1], {}) for i in range(n)),
+            sizes=view.sizes,
+            mass=view.mass,
+            spans=_unit_spans(n),
+            entry_sentence=np.repeat(np.arange(n, dtype=np.int64), view.sizes),
+            entry_term=view.entry_term,
+            entry_weight=view.entry_weight,
+            unit_term=unit_term,
+            unit_of=unit_of,
+        )
+
+
+_TABLE_HEAD = struct.Struct("<IIII")  # sentences, entries, units stored, flags
+_EXPLICIT, _WIDE, _EXACT = 1, 2, 4
+
+
+@dataclass(frozen=True, eq=False)
+class TableView:
+    """The arrays of a serialised :class:`SentenceTable`, read in place without rebuilding it.
+
+    Attributes:
+        sizes: Content terms per sentence (int64).
+        mass: Total term weight per unit.
+        entry_term: Term hash of each (sentence, term) entry.
+        entry_weight: Term weight of each entry.
+        exact_units: :attr:`SentenceTable.exact_units` of the table.
+        sentence_spans: ``start, end`` of each sentence, flattened.
+        unit_term: The stored unit index, when it could not be derived (else None).
+        unit_of: Its units (else None).
+        nbytes: Length of the serialised table.
+    """
+
+    sizes: np.ndarray
+    mass: np.ndarray
+    entry_term: np.ndarray
+    entry_weight: np.ndarray
+    exact_units: bool
+    sentence_spans: np.ndarray
+    unit_term: np.ndarray | None
+    unit_of: np.ndarray | None
+    nbytes: int
+
+    @classmethod
+    def from_bytes(cls, data: bytes | memoryview, offset: int = 0) -> TableView:
+        """Read the arrays of :meth:`SentenceTable.to_bytes` output at ``offset``."""
+        n, entries, units, flags = _TABLE_HEAD.unpack_from(data, offset)
+        at = offset + _TABLE_HEAD.size
+
+        def take(dtype: str, count: int) -> np.ndarray:
+            nonlocal at
+            arr = np.frombuffer(data, dtype=dtype, count=count, offset=at)
+            at += arr.nbytes
+            return arr
+
+        entry_term = take("<u8", entries)
+        entry_weight = take("<f8", entries)
+        mass = take("<f8", n + max(n - 1, 0))
+        unit_term = unit_of = None
+        if flags & _EXPLICIT:
+            unit_term, unit_of = take("<u8", units), take("<i8", units)
+        sizes = take("<u4", n).astype(np.int64)
+        spans = take("<i8" if flags & _WIDE else "<u4", 2 * n)
+        return cls(sizes, mass, entry_term, entry_weight, bool(flags & _EXACT), spans,
+                   unit_term, unit_of, at - offset)
+
+
+def _unit_spans(n: int) -> np.ndarray:
+    """``(first sentence, end sentence)`` of the units of ``n`` sentences, as :meth:`build`."""
+    first = np.concatenate([np.arange(n), np.arange(max(n - 1, 0))]).astype(np.int64)
+    width = np.concatenate([np.ones(n, dtype=np.int64), np.full(max(n - 1, 0), 2, np.int64)])
+    return np.stack([first, first + width], axis=1).reshape(-1, 2)
+
+
+def _unit_index(entry_term: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Derive :meth:`SentenceTable.build`'s ``unit_term`` and ``unit_of`` from the entries.
+
+    A pair unit ``n + j`` holds the terms of sentence ``j`` and those of ``j + 1`` not in
+    ``j`` (compared by hash; :meth:`SentenceTable.to_bytes` checks the result). The index
+    is sorted by term hash, ties by unit, as a stable sort of the units' terms in order is.
+    """
+    n = len(sizes)
+    sent = np.repeat(np.arange(n, dtype=np.int64), sizes)
+    # Entries are in sentence order, so a stable sort by hash orders them by (hash, sentence)
+    # and a term of sentence s that is also in s - 1 sits right after it.
+    by_term = np.argsort(entry_term, kind="stable")
+    term_sorted, sent_sorted = entry_term[by_term], sent[by_term]
+    seen = np.zeros(len(sent), dtype=bool)
+    seen[by_term[1:]] = ((term_sorted[1:] == term_sorted[:-1])
+                         & (sent_sorted[1:] == sent_sorted[:-1] + 1))
+    left, right = sent < n - 1, (sent > 0) & ~seen
+    pair_unit = np.concatenate([n + sent[left], n + sent[right] - 1])
+    pair_term = np.concatenate([entry_term[left], entry_term[right]])
+    # Within a pair unit, sentence j's terms (the left part) come first, as in the dict.
+    in_unit = np.argsort(pair_unit, kind="stable")
+    terms = np.concatenate([entry_term, pair_term[in_unit]])
+    units = np.concatenate([sent, pair_unit[in_unit]])
+    order = np.argsort(terms, kind="stable")
+    return terms[order], units[order]
 
 
 def _one_way(

@@ -174,6 +174,25 @@ def test_incompatible_settings_are_an_error(target: str) -> None:
     assert stored_config(target) == CONFIG
 
 
+@pytest.mark.parametrize(("change", "message"), [
+    ({"format": None}, "index format 1 was written by another version"),
+    ({"profiler": "0" * 16}, "other profiling code"),
+])
+def test_index_of_another_version_is_refused(target: str, change: dict[str, str | None],
+                                             message: str) -> None:
+    """An index written as texts (format 1) or by other profiling code is refused on open."""
+    with Index.open(target, CONFIG) as index:
+        index.add(_seeds()[0])
+        settings = index.backend.settings()
+        assert settings is not None and settings["format"] == 2
+        settings.update(change)
+        settings = {k: v for k, v in settings.items() if v is not None}
+        with index.backend.transaction(write=True):
+            index.backend.save_settings(settings)
+    with pytest.raises(IncompatibleIndex, match=message):
+        Index.open(target, CONFIG)
+
+
 _WRITER = """
 import sys
 sys.path.insert(0, {tests!r})

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from dedup.align import SentenceTable
 from dedup.config import Config
-from dedup.read import Document
-from dedup.verify import decide, profiles
+from dedup.hash import hash_tokens
+from dedup.read import Document, read_documents
+from dedup.verify import Profile, ProfileView, decide, profiles, screen
 
 CONFIG = Config()
 
@@ -75,3 +78,81 @@ def test_cjk_copy_uses_character_shingles() -> None:
     assert ev["jaccard"] > 0.7
     other = "大阪は食べ物で有名な都市で、たこ焼きやお好み焼きが人気である。"
     assert _pair(text, other)["relation"] is None
+
+
+_TABLE_ARRAYS = ("sizes", "mass", "spans", "entry_sentence", "entry_term", "entry_weight",
+                 "unit_term", "unit_of")
+
+
+def _assert_same_table(x: SentenceTable, y: SentenceTable) -> None:
+    for name in _TABLE_ARRAYS:
+        a, b = getattr(x, name), getattr(y, name)
+        assert a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b), name
+    assert [(s.start, s.end) for s in x.sentences] == [(s.start, s.end) for s in y.sentences]
+
+
+def _corpus(seeds_dir: Path) -> list[Document]:
+    """Seeds, copies and rewrites of them, and texts at the edges of segmentation."""
+    seeds = list(read_documents([str(seeds_dir)]))
+    docs = list(seeds)
+    for n, doc in enumerate(seeds):
+        lines = doc.text.splitlines()
+        docs.append(Document(f"trim{n}", "\n".join(lines[: len(lines) // 2])))
+        docs.append(Document(f"half{n}", "\n".join(lines[::2])))
+        docs.append(Document(f"upper{n}", doc.text.upper()))
+    docs += [Document("empty", ""), Document("word", "Hello"), Document("one", "A single one."),
+             Document("cjk", "日本語の文章です。これは二文目です。三文目もあります。"),
+             Document("wrapped", "This sentence is hard\nwrapped across lines\nlike a book.\n"
+                                 "Another line follows here.")]
+    return docs
+
+
+def test_profile_bytes_round_trip_decides_identically(seeds_dir: Path) -> None:
+    docs = _corpus(seeds_dir)
+    profs = profiles(docs, CONFIG)
+    back = [Profile.from_bytes(Document(p.doc.id, "", p.doc.date), p.to_bytes()) for p in profs]
+    for p, q in zip(profs, back, strict=True):
+        _assert_same_table(p.table, q.table)
+        assert np.array_equal(p.shingles, q.shingles) and p.digest == q.digest
+    for i, a in enumerate(profs):
+        for j, b in enumerate(profs):
+            if i != j:
+                assert decide(back[i], back[j], CONFIG) == decide(a, b, CONFIG)
+
+
+def test_screen_rules_out_only_unrelated_pairs(seeds_dir: Path) -> None:
+    docs = _corpus(seeds_dir)
+    profs = profiles(docs, CONFIG)
+    views = [ProfileView.from_bytes(p.to_bytes()) for p in profs]
+    kept = dropped = related = 0
+    for i, query in enumerate(profs):
+        mask = screen(query, views, CONFIG)
+        assert np.array_equal(mask, screen(query, [ProfileView.of(p) for p in profs], CONFIG))
+        for j, other in enumerate(profs):
+            if i == j:
+                continue
+            relation = decide(other, query, CONFIG).relation
+            related += relation is not None
+            if mask[j]:
+                kept += 1
+            else:
+                dropped += 1
+                assert relation is None, (docs[j].id, docs[i].id)
+    assert related and kept >= related and dropped > 100  # of 600 ordered pairs
+
+
+def test_hash_collision_between_adjacent_sentences(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two terms of adjacent sentences hashing alike: the unit index is stored, not derived."""
+    def colliding(terms: list[str], seed: int) -> np.ndarray:
+        hashes = hash_tokens(terms, seed)
+        same = hash_tokens(["lion"], seed)[0]
+        hashes[[t == "tiger" for t in terms]] = same
+        return hashes
+
+    monkeypatch.setattr("dedup.align.hash_tokens", colliding)
+    text = "The lion slept near the river bank today.\nA tiger walked along the river bank."
+    prof = profiles([Document("c", text)], CONFIG)[0]
+    assert not prof.table.exact_units  # the pair unit holds the shared hash twice
+    back = Profile.from_bytes(prof.doc, prof.to_bytes())
+    _assert_same_table(prof.table, back.table)
+    assert screen(prof, [ProfileView.of(prof)], CONFIG).tolist() == [True]

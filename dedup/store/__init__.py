@@ -3,16 +3,21 @@
 :class:`Index` files each added document under the same LSH band keys as the local engine
 (:func:`dedup.engine.level_keys`, both levels, ``max_bucket`` cap) and verifies candidates
 with :func:`dedup.verify.decide`, so adding documents one by one and checking each against
-the earlier ones finds the pairs that :func:`dedup.engine.run` finds on all of them. Texts
-are stored compressed and profiled again when they come up as candidates (with an LRU cache).
+the earlier ones finds the pairs that :func:`dedup.engine.run` finds on all of them. Each
+document is stored as its serialised :class:`~dedup.verify.Profile` (shingle hashes, sentence
+table, digest; no text), so a candidate is never profiled again: :func:`dedup.verify.screen`
+rules out, from arrays read in place, the candidates that provably cannot be related, and
+only the others are rebuilt (with an LRU cache) and decided.
 
 Backends: SQLite (a file path; :mod:`dedup.store.sqlite`) and Redis (``redis://host:port/db
 ?prefix=name``; :mod:`dedup.store.redis`). The settings that decide keys are stored in the
-index and checked on open.
+index and checked on open, with the index format and a fingerprint of the profiling code:
+an index written by another version is refused with :class:`IncompatibleIndex`.
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -21,24 +26,34 @@ from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
+import xxhash
 
 from dedup.config import Config
 from dedup.engine import level_keys
 from dedup.read import Document
 from dedup.shingle import mix64
 from dedup.store.base import Backend, Busy, Conflict, Entry, IncompatibleIndex, NewEntry
-from dedup.verify import Evidence, Profile, decide, profiles
+from dedup.verify import Evidence, Profile, ProfileView, decide, profile, profiles, screen
 
 __all__ = ["Busy", "IncompatibleIndex", "Index", "Verdict", "open", "stored_config"]
 
 #: Settings that decide which keys a document is filed under; an index opened with other
 #: values would silently miss candidates, so they must match. The decision thresholds may
-#: differ: texts are stored and verified again on every check.
+#: differ: stored profiles do not depend on them, and pairs are decided again on every check.
 KEY_SETTINGS = ("ngram", "num_perm", "seed", "threshold", "sentence_num_perm",
                 "sentence_threshold", "min_sentence_words", "max_bucket")
 _STRENGTH = {"duplicate": 3, "near-duplicate": 2, "reuse": 1}
 _RETRIES = 20
-_CACHE = 4096
+_CACHE = 1024
+#: Version of what a stored document is (2: a serialised profile; 1: compressed text).
+FORMAT = 2
+#: Text profiled to fingerprint the profiling code (segmentation, normalisation, weights,
+#: hashing): stored profiles are only comparable with profiles made the same way.
+_PROBE = ("The Ministry of Defence approved five S-400 divisions on 12 March 2024, "
+          "officials said.\nPresident Putin's press secretary, Dmitry Peskov, called the deal\n"
+          "a cornerstone of trust. \u201cWe\u2019re running late,\u201d he added! Why? "
+          "Nobody knows.\n\n\u65e5\u672c\u8a9e\u306e\u6587\u7ae0\u3067\u3059\u3002"
+          "\u4e8c\u6587\u76ee\u3002 Caf\u00e9 na\u00efve co-operation 3.5% IADWS.")
 
 
 @dataclass(frozen=True)
@@ -103,6 +118,7 @@ class _Candidate:
     ts: float
     entry: Entry | None = None
     prof: Profile | None = None
+    view: ProfileView | None = None
 
 
 class Index:
@@ -136,7 +152,7 @@ class Index:
                         with backend.transaction(write=True):
                             stored = backend.settings()
                             if stored is None:
-                                backend.save_settings(config.to_dict())
+                                backend.save_settings(_settings(config))
                         break
                     except Conflict:
                         continue
@@ -285,6 +301,9 @@ class Index:
                 cands = [c for c in cands if c.id != doc.id
                          and (window is None or abs(c.ts - me.ts) <= window)]
                 checked = len(cands)
+                views = [_view(c) for c in cands]
+                cands = [c for c, ok in zip(cands, screen(prof, views, self.config), strict=True)
+                         if ok]  # the others provably decide to no relation
                 self._profile(cands)
                 for cand in cands:
                     assert cand.prof is not None
@@ -298,7 +317,7 @@ class Index:
                 batch.append(me)
                 for key in insert:
                     pending.setdefault(key, []).append(len(batch) - 1)
-                new.append(NewEntry(doc.id, doc.date, me.ts, doc.text,
+                new.append(NewEntry(doc.id, doc.date, me.ts, prof.to_bytes(),
                                     np.array(insert, dtype=np.int64)))
             verdicts.append(_verdict(me, matches, checked, added))
         return verdicts, new
@@ -314,25 +333,43 @@ class Index:
         return sorted(out, key=lambda c: c.rank)
 
     def _profile(self, cands: list[_Candidate]) -> None:
-        todo = []
         for cand in cands:
-            if cand.prof is None:
-                assert cand.entry is not None
-                cached = self._cache.get((cand.entry.seq, cand.id))
-                if cached is not None:
-                    self._cache.move_to_end((cand.entry.seq, cand.id))
-                    cand.prof = cached
-                else:
-                    todo.append(cand)
-        if not todo:
-            return
-        docs = [Document(c.id, c.entry.text, c.entry.date) for c in todo if c.entry]
-        for cand, prof in zip(todo, profiles(docs, self.config), strict=True):
-            cand.prof = prof
+            if cand.prof is not None:
+                continue
             assert cand.entry is not None
-            self._cache[(cand.entry.seq, cand.id)] = prof
-        while len(self._cache) > _CACHE:
-            self._cache.popitem(last=False)
+            key = (cand.entry.seq, cand.id)
+            cached = self._cache.get(key)
+            if cached is not None:
+                self._cache.move_to_end(key)
+                cand.prof = cached
+                continue
+            cand.prof = Profile.from_bytes(Document(cand.id, "", cand.entry.date),
+                                           cand.entry.profile)
+            self._cache[key] = cand.prof
+            if len(self._cache) > _CACHE:
+                self._cache.popitem(last=False)
+
+
+def _view(cand: _Candidate) -> ProfileView:
+    if cand.view is None:
+        if cand.prof is not None:
+            cand.view = ProfileView.of(cand.prof)
+        else:
+            assert cand.entry is not None
+            cand.view = ProfileView.from_bytes(cand.entry.profile)
+    return cand.view
+
+
+@functools.lru_cache(maxsize=16)
+def _fingerprint(ngram: int, seed: int) -> str:
+    """Hash of the serialised profile of :data:`_PROBE` under these settings."""
+    config = Config(ngram=ngram, seed=seed)
+    return xxhash.xxh3_64_hexdigest(profile(Document("probe", _PROBE), config).to_bytes())
+
+
+def _settings(config: Config) -> dict[str, Any]:
+    return {**config.to_dict(), "format": FORMAT,
+            "profiler": _fingerprint(config.ngram, config.seed)}
 
 
 def _verdict(me: _Candidate, matches: list[tuple[_Candidate, Evidence]], checked: int,
@@ -345,12 +382,20 @@ def _verdict(me: _Candidate, matches: list[tuple[_Candidate, Evidence]], checked
 
 
 def _compatible(stored: dict[str, Any], config: Config, target: str) -> None:
+    if stored.get("format", 1) != FORMAT:
+        raise IncompatibleIndex(
+            f"{target}: index format {stored.get('format', 1)} was written by another version "
+            f"of dedup (this one reads format {FORMAT}); rebuild it with `dedup index add`")
     wanted = config.to_dict()
     diffs = [f"{name}={stored.get(name)!r} (asked for {wanted[name]!r})"
              for name in KEY_SETTINGS if stored.get(name) != wanted[name]]
     if diffs:
         raise IncompatibleIndex(f"{target}: index was built with other settings: "
                                 + ", ".join(diffs))
+    if stored.get("profiler") != _fingerprint(config.ngram, config.seed):
+        raise IncompatibleIndex(
+            f"{target}: index profiles were made by other profiling code (segmentation, "
+            "normalisation or term weights changed since); rebuild it with `dedup index add`")
 
 
 def _backend(target: str, busy_timeout: float) -> Backend:

@@ -1,15 +1,15 @@
 """What every storage backend of the persistent index provides: a small Protocol.
 
 A backend stores, per document, its id, date, time (publication time, or arrival time when
-undated), zlib-compressed text and the LSH band keys it was filed under, plus buckets from
-band key to documents. It knows nothing of verification: :class:`dedup.store.Index` turns
+undated), its serialised :class:`~dedup.verify.Profile` (what verification reads; the text
+itself is not kept) and the LSH band keys it was filed under, plus buckets from band key to
+documents. It knows nothing of verification: :class:`dedup.store.Index` turns
 documents into keys and evidence and calls a backend inside one :meth:`Backend.transaction`
 per batch, so a batch is written completely or not at all.
 """
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -44,34 +44,25 @@ class Entry:
         id: Document id.
         date: ISO date as read, or None.
         ts: Publication time (or arrival time when undated), seconds since the epoch.
-        blob: The zlib-compressed UTF-8 text.
+        profile: :meth:`dedup.verify.Profile.to_bytes` of the document.
     """
 
     seq: int
     id: str
     date: str | None
     ts: float
-    blob: bytes
-
-    @property
-    def text(self) -> str:
-        """The document text."""
-        return zlib.decompress(self.blob).decode("utf-8")
+    profile: bytes
 
 
 @dataclass(frozen=True)
 class NewEntry:
-    """A document to store, with the band keys (signed int64) to file it under."""
+    """A document to store: its serialised profile and the band keys (int64) to file it under."""
 
     id: str
     date: str | None
     ts: float
-    text: str
+    profile: bytes
     keys: I64
-
-    def blob(self) -> bytes:
-        """The compressed text."""
-        return zlib.compress(self.text.encode("utf-8"), 6)
 
 
 class Backend(Protocol):

@@ -2,7 +2,7 @@
 
 ``redis://host:port/db?prefix=news`` selects it; every key starts with the prefix
 (default ``dedup``): ``P:settings``, ``P:seq`` (arrival counter), ``P:id:<id>`` -> seq,
-``P:d:<seq>`` (hash: id, date, ts, text, keys), ``P:t`` (sorted set of seqs by time, for
+``P:d:<seq>`` (hash: id, date, ts, profile, keys), ``P:t`` (sorted set of seqs by time, for
 expiry) and ``P:k:<8-byte key>`` (set of seqs filed under a band key).
 
 A write transaction is optimistic: it WATCHes ``P:ver``, reads, queues its writes and sends
@@ -124,12 +124,12 @@ class RedisBackend:
         """Return stored documents by seq."""
         pipe = self.r.pipeline(transaction=False)
         for seq in seqs:
-            pipe.hmget(self._d(seq), "id", "date", "ts", "text")
+            pipe.hmget(self._d(seq), "id", "date", "ts", "profile")
         out = []
-        for seq, (doc_id, date, ts, text) in zip(seqs, pipe.execute(), strict=True):
+        for seq, (doc_id, date, ts, profile) in zip(seqs, pipe.execute(), strict=True):
             if doc_id is not None:
                 out.append(Entry(seq, doc_id.decode("utf-8", "surrogatepass"),
-                                 date.decode() or None, float(ts), text))
+                                 date.decode() or None, float(ts), profile))
         return out
 
     def known(self, ids: Sequence[str]) -> dict[str, int]:
@@ -145,7 +145,7 @@ class RedisBackend:
         last = int(self.r.incrby(self.p + b"seq", len(new)))
         for seq, entry in enumerate(new, start=last - len(new) + 1):
             record = {"id": entry.id.encode("utf-8", "surrogatepass"),
-                      "date": entry.date or "", "ts": repr(entry.ts), "text": entry.blob(),
+                      "date": entry.date or "", "ts": repr(entry.ts), "profile": entry.profile,
                       "keys": entry.keys.astype("<i8").tobytes()}
             names = [self._k(k) for k in entry.keys.tolist()]
             self._ops.append(functools.partial(self._put, seq=seq, record=record, names=names,

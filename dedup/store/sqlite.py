@@ -1,6 +1,6 @@
 """SQLite backend of the persistent index: one file, WAL, standard-library ``sqlite3``.
 
-Tables: ``settings`` (one JSON row), ``docs`` (seq, id, date, time, day, compressed text and
+Tables: ``settings`` (one JSON row), ``docs`` (seq, id, date, time, day, serialised profile and
 the document's keys as packed int64) with an index on ``day`` so expiry is a range, and
 ``keys`` (key, seq) as a WITHOUT ROWID primary key, so a lookup is one B-tree probe per key.
 uint64 band keys are stored as signed int64. A write transaction is ``BEGIN IMMEDIATE``:
@@ -28,7 +28,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS docs (
     seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, date TEXT, ts REAL NOT NULL,
-    day INTEGER NOT NULL, text BLOB NOT NULL, keys BLOB NOT NULL);
+    day INTEGER NOT NULL, profile BLOB NOT NULL, keys BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS docs_day ON docs (day);
 CREATE TABLE IF NOT EXISTS keys (key INTEGER NOT NULL, seq INTEGER NOT NULL,
     PRIMARY KEY (key, seq)) WITHOUT ROWID;
@@ -116,7 +116,7 @@ class SQLiteBackend:
         """Return stored documents by seq."""
         if not seqs:
             return []
-        rows = self.db.execute("SELECT seq, id, date, ts, text FROM docs WHERE seq IN "
+        rows = self.db.execute("SELECT seq, id, date, ts, profile FROM docs WHERE seq IN "
                                "(SELECT value FROM json_each(?))", (json.dumps(list(seqs)),))
         return [Entry(*row) for row in rows]
 
@@ -130,8 +130,8 @@ class SQLiteBackend:
         """Insert documents and their keys."""
         for entry in new:
             cursor = self.db.execute(
-                "INSERT INTO docs (id, date, ts, day, text, keys) VALUES (?, ?, ?, ?, ?, ?)",
-                (entry.id, entry.date, entry.ts, int(entry.ts // _DAY), entry.blob(),
+                "INSERT INTO docs (id, date, ts, day, profile, keys) VALUES (?, ?, ?, ?, ?, ?)",
+                (entry.id, entry.date, entry.ts, int(entry.ts // _DAY), entry.profile,
                  entry.keys.astype("<i8").tobytes()))
             seq = cursor.lastrowid
             self.db.executemany("INSERT INTO keys VALUES (?, ?)",
