@@ -105,10 +105,23 @@ def document_keys(prof: Profile, config: Config) -> np.ndarray:
     Each key of :func:`dedup.engine.level_keys` is mixed with its level and band position,
     so one table of keys serves every band of both levels.
     """
-    parts = []
-    for number, level in enumerate(level_keys([prof], config)):
-        parts.append(mix64(level.keys.astype(np.uint64) ^ _salts(number, level.bands)).ravel())
-    return np.unique(np.concatenate(parts)).view(np.int64)
+    return documents_keys([prof], config)[0]
+
+
+def documents_keys(profs: Sequence[Profile], config: Config) -> list[np.ndarray]:
+    """:func:`document_keys` of many profiles, signed in one pass per level."""
+    keys, owners = [], []
+    for number, level in enumerate(level_keys(profs, config)):
+        keys.append(mix64(level.keys.astype(np.uint64) ^ _salts(number, level.bands)).ravel())
+        owners.append(np.repeat(level.owners.astype(np.int64), level.bands))
+    flat, owner = np.concatenate(keys), np.concatenate(owners)
+    order = np.lexsort((flat, owner))
+    flat, owner = flat[order], owner[order]
+    keep = np.ones(len(flat), dtype=bool)
+    keep[1:] = (flat[1:] != flat[:-1]) | (owner[1:] != owner[:-1])
+    flat, owner = flat[keep], owner[keep]
+    cuts = np.searchsorted(owner, np.arange(1, len(profs)))
+    return [part.view(np.int64) for part in np.split(flat, cuts)]
 
 
 @dataclass
@@ -254,7 +267,7 @@ class Index:
         if not docs:
             return []
         profs = profiles(docs, self.config)
-        keys = [document_keys(p, self.config) for p in profs]
+        keys = documents_keys(profs, self.config)
         arrival = time.time()
         for attempt in range(_RETRIES):
             try:
