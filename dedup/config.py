@@ -30,7 +30,7 @@ class Config:
         min_shared_words: Content words two aligned sentences must share.
         min_aligned: Aligned sentences a ``reuse`` pair needs (one shared quote is not reuse).
         min_aligned_weight: Rarity weight of the terms its aligned sentences must share
-            (see ``dedup.normalize.rarity``; 55 is about a dozen rare words).
+            (see ``dedup.normalize.rarity``; 50 is about ten rare words).
         max_bucket: Documents a single LSH bucket may pair; larger buckets (boilerplate) are
             capped and reported.
     """
