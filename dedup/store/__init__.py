@@ -201,7 +201,7 @@ class Index:
     def check_many(self, docs: Sequence[Document], *,
                    window: float | None = None) -> list[Verdict]:
         """Check documents against the stored ones (not against each other)."""
-        return self._run(docs, window, store=False, verify=True)
+        return self._run(profiles(docs, self.config), window, store=False, verify=True)
 
     def add(self, doc: Document) -> bool:
         """Store one document; False if its id was already stored."""
@@ -209,7 +209,15 @@ class Index:
 
     def add_many(self, docs: Sequence[Document]) -> list[bool]:
         """Store documents in one atomic step; False for ids already stored."""
-        return [v.added for v in self._run(docs, None, store=True, verify=False)]
+        return self.add_profiles(profiles(docs, self.config))
+
+    def add_profiles(self, profs: Sequence[Profile]) -> list[bool]:
+        """Store documents already profiled, in one atomic step; False for ids already stored.
+
+        The profiles must come from :func:`dedup.verify.profiles` with the index's ``ngram``
+        and ``seed`` (nothing checks it); one profiling pass can so fill several indexes.
+        """
+        return [v.added for v in self._run(profs, None, store=True, verify=False)]
 
     def check_and_add(self, doc: Document, *, window: float | None = None) -> Verdict:
         """Check a document and store it, as one atomic step."""
@@ -223,7 +231,7 @@ class Index:
         id already stored is checked (against the others, in its stored place) but not stored
         again.
         """
-        return self._run(docs, window, store=True, verify=True)
+        return self._run(profiles(docs, self.config), window, store=True, verify=True)
 
     def remove(self, doc_id: str) -> bool:
         """Remove a document and its keys; False if it was not stored."""
@@ -261,12 +269,11 @@ class Index:
 
     # -- the one loop behind every check and add ------------------------------------------
 
-    def _run(self, docs: Sequence[Document], window: float | None, *, store: bool,
+    def _run(self, profs: Sequence[Profile], window: float | None, *, store: bool,
              verify: bool) -> list[Verdict]:
-        docs = list(docs)
-        if not docs:
+        profs = list(profs)
+        if not profs:
             return []
-        profs = profiles(docs, self.config)
         keys = documents_keys(profs, self.config)
         arrival = time.time()
         for attempt in range(_RETRIES):
