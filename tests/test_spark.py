@@ -151,3 +151,24 @@ def test_duplicate_id_reported_with_first_place(spark: Any, tmp_path: Path) -> N
     result = CliRunner().invoke(cli, ["cluster", "--engine", "spark", str(crawl)])
     assert result.exit_code == 2
     assert f"{crawl}:3: duplicate id 'x' (first at {crawl}:1)" in result.stderr
+
+
+def test_cp1252_jsonl_decoded_as_the_local_reader_does(spark: Any, seeds_dir: Path,
+                                                       tmp_path: Path) -> None:
+    """Spark's text source would replace non-UTF-8 bytes; the executors decode them instead."""
+    texts = [p.read_text(encoding="utf-8") for p in sorted(seeds_dir.glob("*.txt"))[1:4:2]]
+    crawl = tmp_path / "latin.jsonl"
+    with crawl.open("wb") as f:  # 001 and 003, the second with its quotes in cp1252
+        f.write(json.dumps({"id": "a", "text": texts[0]}, ensure_ascii=False).encode() + b"\n")
+        f.write(json.dumps({"id": "b", "text": texts[1]}, ensure_ascii=False)
+                .encode("cp1252", errors="replace") + b"\n")
+    from dedup.read import Fields
+    from dedup.spark import run
+
+    read = {r["id"]: r["text"] for r in run(spark, (str(crawl),), Config(), Fields()).docs
+            .collect()}
+    assert read == {"a": texts[0], "b": texts[1].encode("cp1252", "replace").decode("cp1252")}
+    assert "’" in read["b"]
+    local, remote = _both(["pairs"], [str(crawl)])
+    assert remote == local
+    assert json.loads(local)["relation"] == "reuse"

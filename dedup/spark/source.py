@@ -235,8 +235,11 @@ def read_parsed(spark: SparkSession, files: list[InputFile], fields: Fields) -> 
     frames = []
     jsonl = [f.uri for f in files if f.fmt == "jsonl"]
     if jsonl:
+        # Cast to binary: Spark's text source keeps each line's raw bytes, so they are decoded
+        # here exactly as the local reader does (UTF-8, else cp1252), not replaced by the JVM.
         lines = spark.read.text(jsonl).select(
-            "value", F.col("_metadata.file_path").alias("path"),
+            F.col("value").cast("binary").alias("value"),
+            F.col("_metadata.file_path").alias("path"),
             F.col("_metadata.file_block_start").alias("block"),
             F.monotonically_increasing_id().alias("pos"))
 
@@ -245,14 +248,19 @@ def read_parsed(spark: SparkSession, files: list[InputFile], fields: Fields) -> 
 
             for batch in batches:
                 rows = []
-                for value, path, block, pos in zip(batch["value"], batch["path"], batch["block"],
-                                                   batch["pos"], strict=True):
-                    if not value.strip():
+                for raw, path, block, pos in zip(batch["value"], batch["path"], batch["block"],
+                                                 batch["pos"], strict=True):
+                    if not raw.strip():
                         continue
                     info = by_key[path_key(path)]
+                    warnings: list[InputError] = []
+                    value = _decode(bytes(raw), info.path, None, warnings.append)
                     row = _row(_jsonl_line(value, info, fields), info.rank, int(pos), None)
                     row["block"] = int(block)
                     rows.append(row)
+                    for warning in warnings:
+                        rows.append({**row, "id": None, "text": None, "date": None,
+                                     "error": f"warning: {warning.message}"})
                 yield pd.DataFrame(rows, columns=_COLUMNS)
 
         frames.append(lines.mapInPandas(parse_jsonl, PARSED_SCHEMA))

@@ -6,15 +6,14 @@
 - :func:`candidates` (DataFrame): group rows by bucket; a bucket with more than
   ``config.max_bucket`` entries pairs nothing and is reported; the others are self-joined into
   deduplicated document pairs ``a < b`` in rank order.
-- :func:`verified` (executors, batched): join both documents' profiles in (pickled once by
+- :func:`verified` (executors, batched): join both documents' profiles in (serialised once by
   :func:`band_rows`) and call :func:`dedup.verify.decide`; keep related pairs as their
   ``Evidence.to_dict()`` JSON.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import pickle
+import struct
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -38,10 +37,20 @@ _KEY_SCHEMA = "rank long, level byte, band int, key long, profile binary, error 
 _EVIDENCE_SCHEMA = "a long, b long, evidence string, error string"
 
 
+_ID_LENGTH = struct.Struct("<I")
+
+
 def _pack(prof: Profile) -> bytes:
-    """Pickle what :func:`decide` reads of a profile (the text is not needed, only the id)."""
-    return pickle.dumps(dataclasses.replace(prof, doc=Document(prof.doc.id, "")),
-                        protocol=pickle.HIGHEST_PROTOCOL)
+    """Serialise what :func:`decide` reads of a profile: its id and :meth:`Profile.to_bytes`."""
+    name = prof.doc.id.encode()
+    return _ID_LENGTH.pack(len(name)) + name + prof.to_bytes()
+
+
+def _unpack(data: bytes) -> Profile:
+    """Rebuild a profile packed by :func:`_pack` (the text is not needed, only the id)."""
+    (size,) = _ID_LENGTH.unpack_from(data)
+    start = _ID_LENGTH.size + size
+    return Profile.from_bytes(Document(data[_ID_LENGTH.size:start].decode(), ""), data[start:])
 
 
 def lsh_keys(profs: Sequence[Profile], config: Config) -> list[tuple[int, np.ndarray,
@@ -79,7 +88,7 @@ def _profiles_safely(docs: list[Document], config: Config) -> tuple[list[Profile
 def band_rows(docs: DataFrame, config: Config) -> DataFrame:
     """Explode every document (rank, id, text) into its band-key rows; failures as errors.
 
-    Each document also gets one row of level -1 holding its pickled profile (for
+    Each document also gets one row of level -1 holding its serialised profile (for
     :func:`verified`, so a document is profiled once however many pairs it is in).
     """
 
@@ -155,7 +164,7 @@ def verified(pairs: DataFrame, profiles: DataFrame, config: Config) -> DataFrame
             rows: list[tuple[int, int, str | None, str | None]] = []
             for a, b, pa, pb in zip(batch["a"].tolist(), batch["b"].tolist(), batch["pa"],
                                     batch["pb"], strict=True):
-                first, second = pickle.loads(pa), pickle.loads(pb)
+                first, second = _unpack(pa), _unpack(pb)
                 try:
                     evidence = decide(first, second, config)
                 except Exception as err:  # reported with both ids, never a lost job
