@@ -8,6 +8,7 @@ into records; every intermediate is an attribute you can inspect.
 from __future__ import annotations
 
 import gc
+import itertools
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -22,7 +23,7 @@ from dedup.hash import minhash
 from dedup.index import LSHIndex, band_keys
 from dedup.params import optimal_params
 from dedup.read import Document
-from dedup.verify import Evidence, Profile, decide, profiles
+from dedup.verify import Evidence, Profile, ProfileView, decide, profiles, screen
 
 __all__ = ["LevelKeys", "Result", "candidate_pairs", "level_keys", "order", "run"]
 
@@ -141,6 +142,23 @@ def candidate_pairs(profs: Sequence[Profile], config: Config,
     return sorted(pairs)
 
 
+def _screened(profs: Sequence[Profile], pairs: list[tuple[int, int]],
+              config: Config) -> Iterator[tuple[int, int]]:
+    """Yield the sorted pairs that :func:`dedup.verify.screen` cannot rule out.
+
+    The screen is an exact bound: a pair it drops is one :func:`decide` would call unrelated,
+    so the evidence is the same as deciding every pair, in the same order.
+    """
+    views: dict[int, ProfileView] = {}
+    for i, group in itertools.groupby(pairs, key=lambda pair: pair[0]):
+        js = [j for _, j in group]
+        cands = [views[j] if j in views else views.setdefault(j, ProfileView.of(profs[j]))
+                 for j in js]
+        for j, keep in zip(js, screen(profs[i], cands, config), strict=True):
+            if keep:
+                yield i, j
+
+
 def run(docs: Iterable[Document], config: Config, progress: Progress = _no_progress) -> Result:
     """Run the whole pipeline on documents held in memory.
 
@@ -162,7 +180,8 @@ def run(docs: Iterable[Document], config: Config, progress: Progress = _no_progr
     with _timed(timings, "candidates"):
         result.candidates = candidate_pairs(profs, config, result.oversized)
     with _timed(timings, "verify"):
-        for i, j in progress(result.candidates, "verify", len(result.candidates)):
+        for i, j in progress(_screened(profs, result.candidates, config), "verify",
+                             len(result.candidates)):
             evidence = decide(profs[i], profs[j], config)
             if evidence.relation is not None:
                 result.evidence.append(evidence)
