@@ -7,7 +7,8 @@
   ``config.max_bucket`` entries pairs nothing and is reported; the others are self-joined into
   deduplicated document pairs ``a < b`` in rank order.
 - :func:`verified` (executors, batched): join both documents' profiles in (serialised once by
-  :func:`band_rows`) and call :func:`dedup.verify.decide`; keep related pairs as their
+  :func:`band_rows`), drop the pairs :func:`dedup.verify.screen` proves unrelated (as the local
+  engine does) and call :func:`dedup.verify.decide` on the rest; keep related pairs as their
   ``Evidence.to_dict()`` JSON.
 """
 
@@ -23,7 +24,7 @@ import orjson
 from dedup.config import Config
 from dedup.engine import level_keys
 from dedup.read import Document
-from dedup.verify import Profile, decide, profiles
+from dedup.verify import Profile, ProfileView, decide, profiles, screen
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -46,11 +47,45 @@ def _pack(prof: Profile) -> bytes:
     return _ID_LENGTH.pack(len(name)) + name + prof.to_bytes()
 
 
+def _body(data: bytes) -> bytes:
+    """The :meth:`Profile.to_bytes` part of :func:`_pack` output."""
+    (size,) = _ID_LENGTH.unpack_from(data)
+    return data[_ID_LENGTH.size + size:]
+
+
 def _unpack(data: bytes) -> Profile:
     """Rebuild a profile packed by :func:`_pack` (the text is not needed, only the id)."""
     (size,) = _ID_LENGTH.unpack_from(data)
     start = _ID_LENGTH.size + size
     return Profile.from_bytes(Document(data[_ID_LENGTH.size:start].decode(), ""), data[start:])
+
+
+def _decide_group(a: int, bs: list[int], pa: bytes, pbs: list[bytes],
+                  config: Config) -> list[tuple[int, int, str | None, str | None]]:
+    """Decide the pairs of one document ``a``: screen them all, then decide the survivors.
+
+    :func:`dedup.verify.screen` only drops pairs :func:`decide` would call unrelated, as in the
+    local engine. Returns rows (a, b, evidence JSON, error) of related and failed pairs.
+    """
+    first = _unpack(pa)
+    rows: list[tuple[int, int, str | None, str | None]] = []
+    try:
+        keep = screen(first, [ProfileView.from_bytes(_body(pb)) for pb in pbs], config)
+    except Exception:  # decide every pair below, so a failure names its pair
+        keep = np.ones(len(bs), dtype=bool)
+    for b, pb, kept in zip(bs, pbs, keep.tolist(), strict=True):
+        if not kept:
+            continue
+        second = _unpack(pb)
+        try:
+            evidence = decide(first, second, config)
+        except Exception as err:  # reported with both ids, never a lost job
+            rows.append((a, b, None, f"pair {first.doc.id!r} ~ {second.doc.id!r}: "
+                                     f"{type(err).__name__}: {err}"))
+            continue
+        if evidence.relation is not None:
+            rows.append((a, b, orjson.dumps(evidence.to_dict()).decode(), None))
+    return rows
 
 
 def lsh_keys(profs: Sequence[Profile], config: Config) -> list[tuple[int, np.ndarray,
@@ -155,24 +190,17 @@ def verified(pairs: DataFrame, profiles: DataFrame, config: Config) -> DataFrame
     """
     left = profiles.select(profiles["rank"].alias("a"), profiles["profile"].alias("pa"))
     right = profiles.select(profiles["rank"].alias("b"), profiles["profile"].alias("pb"))
-    joined = pairs.join(left, "a").join(right, "b").select("a", "b", "pa", "pb")
+    joined = (pairs.join(left, "a").join(right, "b").select("a", "b", "pa", "pb")
+              .sortWithinPartitions("a"))
 
     def decide_batch(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         import pandas as pd
 
         for batch in batches:
             rows: list[tuple[int, int, str | None, str | None]] = []
-            for a, b, pa, pb in zip(batch["a"].tolist(), batch["b"].tolist(), batch["pa"],
-                                    batch["pb"], strict=True):
-                first, second = _unpack(pa), _unpack(pb)
-                try:
-                    evidence = decide(first, second, config)
-                except Exception as err:  # reported with both ids, never a lost job
-                    rows.append((a, b, None, f"pair {first.doc.id!r} ~ {second.doc.id!r}: "
-                                             f"{type(err).__name__}: {err}"))
-                    continue
-                if evidence.relation is not None:
-                    rows.append((a, b, orjson.dumps(evidence.to_dict()).decode(), None))
+            for a, group in batch.groupby("a", sort=False):
+                rows.extend(_decide_group(int(a), group["b"].tolist(), group["pa"].iloc[0],
+                                          group["pb"].tolist(), config))
             yield pd.DataFrame(rows, columns=["a", "b", "evidence", "error"])
 
     return joined.mapInPandas(decide_batch, _EVIDENCE_SCHEMA)
