@@ -1,6 +1,7 @@
 """Wall time, peak memory and shuffle size of the local and Spark engines on generated crawls.
 
     python bench/bench_spark.py --docs 10000 [--docs 100000] [--engines local spark]
+    python bench/bench_spark.py --input /tmp/crawl10k/crawl.jsonl   # any JSONL crawl
 
 Each run is a child process; peak memory is the largest sum of the resident memory of the
 child and all its descendants (driver, JVM, Python workers), sampled every 0.2 s from /proc.
@@ -78,10 +79,11 @@ def inner_spark(path: str) -> None:
         "spark.sql.shuffle.partitions", "8").getOrCreate()
     spark = session()
     result = run(spark, (path,), Config(), Fields())
-    clusters = 0
-    for record in result.cluster_records():
-        clusters += 1
-        sys.stdout.write(json.dumps(record) + "\n")
+    from dedup.report import write
+
+    records = list(result.cluster_records())
+    clusters = len(records)
+    write(records, "cluster", "jsonl", sys.stdout)  # as the CLI writes them
     ui = spark.sparkContext.uiWebUrl
     app = spark.sparkContext.applicationId
     with urllib.request.urlopen(f"{ui}/api/v1/applications/{app}/stages") as response:
@@ -94,6 +96,8 @@ def inner_spark(path: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=int, action="append", help="crawl sizes (repeatable)")
+    parser.add_argument("--input", type=Path, action="append",
+                        help="a JSONL crawl to run instead of generated corpora (repeatable)")
     parser.add_argument("--engines", nargs="+", default=["local", "spark"])
     parser.add_argument("--inner-spark", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -101,19 +105,32 @@ def main() -> None:
         inner_spark(args.inner_spark)
         return
     CACHE.mkdir(parents=True, exist_ok=True)
-    for n in args.docs or [10_000]:
+    crawls = []
+    for path in args.input or []:
+        with path.open("rb") as f:
+            crawls.append((path, sum(1 for line in f if line.strip())))
+    for n in args.docs or ([] if args.input else [10_000]):
         crawl = CACHE / f"corpus-{n}.jsonl"
         if not crawl.exists():
             subprocess.run([sys.executable, str(ROOT / "bench" / "corpus.py"), "--docs", str(n),
                             "--seed", "1", "--out", str(crawl)], check=True)
+        crawls.append((crawl, n))
+    for crawl, n in crawls:
+        outputs = []
         for engine in args.engines:
             cmd = ([str(Path(sys.executable).with_name("dedup")), "cluster", "-q", "--format",
                     "jsonl", str(crawl)] if engine == "local"
                    else [sys.executable, __file__, "--inner-spark", str(crawl)])
-            info = measure(cmd, CACHE / f"out-{engine}-{n}.jsonl")
+            out = CACHE / f"out-{engine}-{crawl.stem}-{n}.jsonl"
+            info = measure(cmd, out)
+            outputs.append(out.read_bytes())
             if "shuffle_bytes" in info:
                 info["shuffle_bytes_per_doc"] = round(info["shuffle_bytes"] / n)
-            print(json.dumps({"docs": n, "engine": engine, **info}), flush=True)
+            print(json.dumps({"input": crawl.name, "docs": n, "engine": engine, **info}),
+                  flush=True)
+        if len(outputs) > 1:
+            print(json.dumps({"input": crawl.name, "identical": len(set(outputs)) == 1}),
+                  flush=True)
 
 
 if __name__ == "__main__":
