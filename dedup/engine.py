@@ -143,20 +143,20 @@ def candidate_pairs(profs: Sequence[Profile], config: Config,
 
 
 def _screened(profs: Sequence[Profile], pairs: list[tuple[int, int]],
-              config: Config) -> Iterator[tuple[int, int]]:
-    """Yield the sorted pairs that :func:`dedup.verify.screen` cannot rule out.
+              config: Config) -> Iterator[tuple[int, int, bool]]:
+    """Yield each sorted pair with whether :func:`dedup.verify.screen` keeps it.
 
     The screen is an exact bound: a pair it drops is one :func:`decide` would call unrelated,
-    so the evidence is the same as deciding every pair, in the same order.
+    so the evidence is the same as deciding every pair, in the same order. Dropped pairs are
+    yielded too, so that a progress bar counts them.
     """
     views: dict[int, ProfileView] = {}
     for i, group in itertools.groupby(pairs, key=lambda pair: pair[0]):
         js = [j for _, j in group]
         cands = [views[j] if j in views else views.setdefault(j, ProfileView.of(profs[j]))
                  for j in js]
-        for j, keep in zip(js, screen(profs[i], cands, config), strict=True):
-            if keep:
-                yield i, j
+        for j, keep in zip(js, screen(profs[i], cands, config).tolist(), strict=True):
+            yield i, j, keep
 
 
 def run(docs: Iterable[Document], config: Config, progress: Progress = _no_progress) -> Result:
@@ -180,8 +180,10 @@ def run(docs: Iterable[Document], config: Config, progress: Progress = _no_progr
     with _timed(timings, "candidates"):
         result.candidates = candidate_pairs(profs, config, result.oversized)
     with _timed(timings, "verify"):
-        for i, j in progress(_screened(profs, result.candidates, config), "verify",
-                             len(result.candidates)):
+        for i, j, keep in progress(_screened(profs, result.candidates, config), "verify",
+                                   len(result.candidates)):
+            if not keep:
+                continue
             evidence = decide(profs[i], profs[j], config)
             if evidence.relation is not None:
                 result.evidence.append(evidence)
