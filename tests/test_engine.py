@@ -30,3 +30,18 @@ def test_run_records_every_verb_and_finds_the_seed_pair(seeds_dir: Path) -> None
     assert (1, 3) in result.candidates
     assert [(ev.a[:3], ev.b[:3]) for ev in result.evidence] == [("001", "003")]
     assert len(result.clusters) == 4
+
+
+def test_screening_keeps_every_related_pair(seeds_dir: Path, clough_dir: Path) -> None:
+    """The engine screens candidates before deciding; the evidence must equal deciding all."""
+    from dedup.engine import _screened
+    from dedup.verify import decide
+
+    config = Config()
+    result = run(read_documents([str(seeds_dir), str(clough_dir)]), config)
+    profs = profiles(result.docs, config)
+    every = [decide(profs[i], profs[j], config) for i, j in result.candidates]
+    related = [ev for ev in every if ev.relation is not None]
+    dropped = sum(not keep for _, _, keep in _screened(profs, result.candidates, config))
+    assert dropped > len(related) > 0  # the screen had pairs to drop, and dropped many
+    assert result.evidence == related
