@@ -56,8 +56,8 @@ def _body(data: bytes) -> bytes:
 def _unpack(data: bytes) -> Profile:
     """Rebuild a profile packed by :func:`_pack` (the text is not needed, only the id)."""
     (size,) = _ID_LENGTH.unpack_from(data)
-    start = _ID_LENGTH.size + size
-    return Profile.from_bytes(Document(data[_ID_LENGTH.size:start].decode(), ""), data[start:])
+    name = data[_ID_LENGTH.size:_ID_LENGTH.size + size].decode()
+    return Profile.from_bytes(Document(name, ""), _body(data))
 
 
 def _decide_group(a: int, bs: list[int], pa: bytes, pbs: list[bytes],
