@@ -99,17 +99,12 @@ def _salts(level: int, bands: int) -> np.ndarray:
                                                                  % (1 << 64)))
 
 
-def document_keys(prof: Profile, config: Config) -> np.ndarray:
-    """Return the unique band keys of one profile at both levels, as signed int64.
-
-    Each key of :func:`dedup.engine.level_keys` is mixed with its level and band position,
-    so one table of keys serves every band of both levels.
-    """
-    return documents_keys([prof], config)[0]
-
-
 def documents_keys(profs: Sequence[Profile], config: Config) -> list[np.ndarray]:
-    """:func:`document_keys` of many profiles, signed in one pass per level."""
+    """Return the unique band keys of each profile at both levels, as signed int64.
+
+    Each key of :func:`dedup.engine.level_keys` (one pass per level for all profiles) is mixed
+    with its level and band position, so one table of keys serves every band of both levels.
+    """
     keys, owners = [], []
     for number, level in enumerate(level_keys(profs, config)):
         keys.append(mix64(level.keys.astype(np.uint64) ^ _salts(number, level.bands)).ravel())
