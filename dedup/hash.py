@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import mmap
 import multiprocessing
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -252,37 +253,44 @@ def _sign_task(args: tuple[list[str], int, int, int, str]) -> U64:
     return _sign_chunk(*args)
 
 
-_forked_texts: Sequence[str] = ()  # what forked workers read by index; set only around a fork
+_forked: tuple[Sequence[str], U64] | None = None  # texts and output of forked workers
 
 
-def _sign_range(args: tuple[int, int, int, int, int, str]) -> tuple[int, U64]:
+def _sign_range(args: tuple[int, int, int, int, int, str]) -> int:
     start, stop, num_perm, ngram, seed, method = args
-    return start, _sign_chunk(_forked_texts[start:stop], num_perm, ngram, seed, method)
+    assert _forked is not None, "set by _sign_forked before the fork"
+    texts, out = _forked
+    out[start:stop] = _sign_chunk(texts[start:stop], num_perm, ngram, seed, method)
+    return stop - start
 
 
 def _sign_forked(texts: Sequence[str], processes: int, num_perm: int, ngram: int, seed: int,
                  method: str) -> U64:
     """Sign ``texts`` in forked workers that read them from inherited memory.
 
-    Only index ranges go to the workers and only signatures come back: pickling the texts
-    cost the parent 0.7-1.2 s of CPU per 40,000 documents (161 MB) and each worker 36 ms per
-    4,096 documents to unpickle, against about 4 s of signing (/tmp/mp/measure.py,
-    2026-11-23). The parent builds the hash tables first so that no worker builds its own.
+    Only index ranges go to the workers, and they write the signatures straight into a shared
+    anonymous mapping, so nothing but counts comes back. Pickling the texts cost the parent
+    0.7-1.2 s of CPU per 40,000 documents (161 MB) and each worker 36 ms per 4,096 documents
+    to unpickle, against about 4 s of signing (/tmp/mp/measure.py, 2026-11-23). The parent
+    builds the hash tables first so that no worker builds its own.
     """
-    global _forked_texts
+    global _forked
     _sign_chunk(texts[:1], num_perm, ngram, seed, method)
-    size = min(_CHUNK, -(-len(texts) // (4 * processes)))  # >= 4 tasks a worker
+    size = min(_CHUNK, -(-len(texts) // (8 * processes)))  # ~8 tasks a worker
     tasks = [(lo, min(lo + size, len(texts)), num_perm, ngram, seed, method)
              for lo in range(0, len(texts), size)]
-    out = np.empty((len(texts), num_perm), dtype=np.uint64)
-    _forked_texts = texts
+    shared = mmap.mmap(-1, max(1, len(texts) * num_perm * 8))  # MAP_SHARED, survives fork
+    out = np.frombuffer(shared, dtype=np.uint64, count=len(texts) * num_perm)
+    out = out.reshape(len(texts), num_perm)
+    _forked = (texts, out)
     try:
         with multiprocessing.get_context("fork").Pool(processes) as pool:
-            for start, rows in pool.imap_unordered(_sign_range, tasks):
-                out[start:start + len(rows)] = rows
+            done = sum(pool.imap_unordered(_sign_range, tasks))
     finally:
-        _forked_texts = ()
-    return out
+        _forked = None
+    if done != len(texts):
+        raise RuntimeError(f"forked workers signed {done} of {len(texts)} texts")
+    return out.copy()
 
 
 def _start_method() -> str:

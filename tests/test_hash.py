@@ -87,7 +87,7 @@ def test_forked_workers_read_lists_in_place(seeds_dir: Path,
     assert np.array_equal(signatures(tuple(texts), processes=3, dtype=np.uint32),
                           expected.astype(np.uint32))
     assert calls == [len(texts), len(texts)]
-    assert dhash._forked_texts == ()  # the parent does not keep the texts
+    assert dhash._forked is None  # the parent keeps neither the texts nor the output
 
 
 def test_uint32_keeps_the_low_bits(seeds_dir: Path) -> None:
