@@ -157,7 +157,7 @@ def test_datasketch_redis_peer(benchmark: Any, size: int, redis_url: str,
         "redis": {"host": host, "port": int(port)}})
     docs = corpus[size]
     config = Config()
-    sigs = []
+    sigs: list[np.ndarray] = []
     for i in range(0, size + PROBES, 1000):
         shingles = shingle_hashes_batch([d.text for d in docs[i:i + 1000]], config.ngram,
                                         config.seed)

@@ -33,7 +33,7 @@ from corpus import make
 from datasketch import MinHash
 
 from dedup.config import Config
-from dedup.hash import hash_tokens, minhash, signatures
+from dedup.hash import Method, hash_tokens, minhash, signatures
 from dedup.read import Document
 from dedup.verify import profiles
 
@@ -302,7 +302,7 @@ def _datasketch_mae(pairs: list[tuple[np.ndarray, np.ndarray]], truth: np.ndarra
 
 @pytest.mark.parametrize(("union", "num_perm", "method"),
                          [(1200, 128, "oph"), (1200, 128, "kperm"), (24, 48, "kperm")])
-def test_accuracy(bench_report: Report, union: int, num_perm: int, method: str) -> None:
+def test_accuracy(bench_report: Report, union: int, num_perm: int, method: Method) -> None:
     """Mean |estimate - J| over pairs of known Jaccard 0.1-0.9, against classic MinHash."""
     rng = np.random.default_rng(7)
     pairs, truth = [], []

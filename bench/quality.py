@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import dataclasses
 import os
 import re
 import statistics
@@ -91,6 +90,13 @@ def _shingles(text: str, n: int = 5) -> set[bytes]:
     return {" ".join(words[i:i + n]).encode() for i in range(max(1, len(words) - n + 1))}
 
 
+def _unverified(docs: list[Document], edges: list[tuple[int, int]]) -> list[Evidence]:
+    """Evidence records for a peer's unverified pairs (a peer reports pairs, not passages)."""
+    return [Evidence(a=docs[a].id, b=docs[b].id, relation="candidate", jaccard=0.0,
+                     containment_ab=0.0, containment_ba=0.0, aligned=0, coverage=0.0,
+                     weight=0.0, passages=()) for a, b in edges]
+
+
 def datasketch_baseline(docs: list[Document]) -> Result:
     """MinHashLSH (threshold 0.5, 128 perms) on word 5-grams; clusters = connected components."""
     from datasketch import MinHash, MinHashLSH
@@ -111,9 +117,7 @@ def datasketch_baseline(docs: list[Document]) -> Result:
             if index[other] != n:
                 edges.add((min(n, index[other]), max(n, index[other])))
     timings["total"] = round(time.perf_counter() - start, 1)
-    blank = {f.name: 0 for f in dataclasses.fields(Evidence)} | {"relation": "candidate",
-                                                                "passages": ()}
-    evidence = [Evidence(**(blank | {"a": docs[a].id, "b": docs[b].id})) for a, b in sorted(edges)]
+    evidence = _unverified(docs, sorted(edges))
     return Result(docs=docs, evidence=evidence, clusters=components(len(docs), edges),
                   timings=timings)
 
@@ -155,9 +159,7 @@ def text_dedup_baseline(docs: list[Document], python: str) -> Result | None:
         return None
     roots = {int(k): v for k, v in json.loads(done.stdout).items()}
     edges = [(i, r) for i, r in roots.items() if i != r]
-    blank = {f.name: 0 for f in dataclasses.fields(Evidence)} | {"relation": "candidate",
-                                                                "passages": ()}
-    evidence = [Evidence(**(blank | {"a": docs[a].id, "b": docs[b].id})) for a, b in edges]
+    evidence = _unverified(docs, edges)
     return Result(docs=docs, evidence=evidence, clusters=components(len(docs), edges))
 
 

@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.one:
         print(json.dumps(one(args.docs[0], args.processes, args.seed)))
         return 0
-    rows = []
+    rows: list[dict[str, float]] = []
     print(f"{'docs':>10} {'sign s':>8} {'docs/s':>9} {'LSH s':>7} {'pairs s':>8} {'pairs':>10} "
           f"{'sigs MB':>8} {'peak RSS MB':>12} {'time x':>7} {'RSS x':>6}  (generate s)")
     for n in args.docs:
