@@ -304,7 +304,7 @@ class Index:
             for key in doc_keys.tolist():
                 seqs, mine = found.get(key, []), pending.get(key, [])
                 size = len(seqs) + len(mine)
-                if size + 1 <= cap:
+                if verify and size + 1 <= cap:  # storing alone needs only the bucket sizes
                     members.update(("s", s) for s in seqs)
                     members.update(("b", b) for b in mine)
                 if size <= cap:  # a bucket keeps cap + 1 members: enough to know it is full
