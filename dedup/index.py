@@ -22,7 +22,7 @@ import numpy.typing as npt
 
 from dedup.shingle import mix64, splitmix64
 
-__all__ = ["LSHIndex", "band_keys"]
+__all__ = ["LSHIndex", "band_keys", "unique_pairs"]
 
 U64 = npt.NDArray[np.uint64]
 I64 = npt.NDArray[np.int64]
@@ -63,7 +63,7 @@ def band_keys(signatures: npt.NDArray[Any], bands: int, rows: int) -> U64:
     return mix64(mixed ^ salts)
 
 
-def _unique_pairs(first: I64, second: I64) -> I64:
+def unique_pairs(first: I64, second: I64) -> I64:
     """Return the distinct pairs ``(first, second)`` (both >= 0) as sorted rows.
 
     Sorts packed pairs and drops repeats by hand: ``np.unique`` on 3 million int64 took
@@ -182,7 +182,7 @@ class LSHIndex:
             return np.zeros((0, 2), dtype=np.int64)
         pairs = np.concatenate(found)
         pairs = pairs[pairs[:, 0] != pairs[:, 1]]  # a key added twice
-        return _unique_pairs(pairs[:, 0], pairs[:, 1])
+        return unique_pairs(pairs[:, 0], pairs[:, 1])
 
     def candidates(self) -> Iterator[tuple[int, int]]:
         """Return every unordered pair ``(i, j)``, ``i < j``, sharing a bucket, once, sorted.
@@ -228,7 +228,7 @@ class LSHIndex:
         # Positions lo..hi-1 of every hit, as one flat range per hit.
         positions = np.arange(ends[-1]) + np.repeat(lo[hit] - (ends - counts), counts)
         queries = np.repeat((order[hit] // self.bands).astype(np.int64), counts)
-        return _unique_pairs(queries, self._sorted_keys()[1][positions])
+        return unique_pairs(queries, self._sorted_keys()[1][positions])
 
     def query_many(self, band_keys_rows: npt.ArrayLike) -> list[set[int]]:
         """Return ``[self.query(row) for row in band_keys_rows]``, vectorised over the rows.
