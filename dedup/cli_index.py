@@ -19,7 +19,7 @@ import orjson
 
 from dedup import options as base
 from dedup.config import Config
-from dedup.read import _MISSING, Fields, InputError, _record
+from dedup.read import Fields, InputError, load_line, parse_record
 from dedup.store import Busy, IncompatibleIndex, Index, stored_config
 
 __all__ = ["filter_command", "index_group", "parse_duration"]
@@ -181,19 +181,14 @@ def filter_command(ctx: click.Context, /, index: str, window: float | None, id_f
 
 def _filter_line(idx: Index, raw: bytes, number: int, fields: Fields, window: float | None,
                  verdict_field: str) -> dict[str, Any]:
-    try:
-        obj = orjson.loads(raw)
-    except orjson.JSONDecodeError as err:
-        return {"error": f"<stdin>:{number}: malformed JSON: {err}", "line": number}
-    if not isinstance(obj, dict):
-        return {"error": f"<stdin>:{number}: expected a JSON object", "line": number}
-    item = _record("<stdin>", number, obj.get(fields.id, _MISSING),
-                   obj.get(fields.text, _MISSING), obj.get(fields.date), fields)
-    if isinstance(item, InputError):
-        return {"error": str(item), "line": number}
+    try:  # the record itself is written back, so it is loaded first, then parsed
+        obj = load_line(raw, source="<stdin>", line=number)
+        doc = parse_record(obj, fields, source="<stdin>", line=number)
+    except InputError as err:
+        return {"error": str(err), "line": number}
     for attempt in range(3):
         try:
-            verdict = idx.check_and_add(item[0], window=window)
+            verdict = idx.check_and_add(doc, window=window)
             break
         except Busy as err:
             if attempt == 2:

@@ -4,6 +4,8 @@ Bytes are decoded as UTF-8, falling back to cp1252 and then to UTF-8 with replac
 characters (with a warning). Text is otherwise left exactly as read, since later stages
 report offsets into it. Files ending in ``.gz`` or starting with the gzip magic bytes are
 decompressed transparently. Large files are streamed; only one record is held at a time.
+:func:`parse_line` and :func:`parse_record` make one Document from one record (a message from
+a queue, say) with the same decoding and checks.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import io
 import os
 import sys
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
@@ -24,7 +26,8 @@ import orjson
 
 from dedup.read_warc import WarcError, warc_texts
 
-__all__ = ["Document", "Fields", "InputError", "OnError", "read_documents"]
+__all__ = ["Document", "Fields", "InputError", "OnError", "decode_text", "load_line",
+           "parse_line", "parse_record", "read_documents"]
 
 OnError = Literal["fail", "skip"]
 FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv",
@@ -127,6 +130,102 @@ def read_documents(paths: Sequence[str], *, fields: Fields = Fields(),
                 yield item[0]
 
 
+def parse_record(record: Mapping[str, object], fields: Fields = Fields(), *,
+                 source: str = "<record>", line: int | None = None) -> Document:
+    """Turn one record (a parsed JSON object, say) into a Document, as the file reader does.
+
+    The id must be a non-blank string or integer, the text a non-blank string; a date, if
+    any, is normalised as ISO-8601 (times with an offset become UTC). The Document's
+    ``source`` is ``source:line`` (or ``source``).
+
+    Args:
+        record: The record's fields.
+        fields: Names of its id, text and date fields.
+        source: Where the record came from, for the Document and for messages.
+        line: Its line (or offset) there, if any.
+
+    Raises:
+        InputError: If the record is not a valid document; it names ``source`` and ``line``.
+    """
+    item = _record(source, line, record.get(fields.id, _MISSING),
+                   record.get(fields.text, _MISSING), record.get(fields.date), fields)
+    if isinstance(item, InputError):
+        raise item
+    return item[0]
+
+
+def load_line(data: bytes | str, *, source: str = "<line>", line: int | None = None,
+              warn: Warn = _warn_stderr) -> dict[str, Any]:
+    """Decode one JSONL line (see :func:`decode_text`) and parse it into its JSON object.
+
+    For callers that keep the record's other fields; :func:`parse_line` also makes the
+    Document. A leading byte-order mark is not removed.
+
+    Args:
+        data: The line, as bytes or text; a trailing newline is allowed.
+        source: Where the line came from, for messages.
+        line: Its line number (or offset) there, if any.
+        warn: Receives a warning when bytes are neither UTF-8 nor cp1252 (default: print
+            it to stderr).
+
+    Raises:
+        InputError: For malformed JSON (a blank line included) or a JSON value that is not
+            an object; it names ``source`` and ``line``.
+    """
+    text = data if isinstance(data, str) else decode_text(data, source=source, line=line,
+                                                          warn=warn)
+    try:
+        obj = orjson.loads(text)
+    except orjson.JSONDecodeError as err:
+        raise InputError(source, line, f"malformed JSON: {err}") from None
+    if not isinstance(obj, dict):
+        raise InputError(source, line, f"expected a JSON object, got {_json_type(obj)}")
+    return obj
+
+
+def parse_line(data: bytes | str, fields: Fields = Fields(), *, source: str = "<line>",
+               line: int | None = None, warn: Warn = _warn_stderr) -> Document:
+    """Turn one JSONL line (a Kafka message, say) into a Document, as the file reader does.
+
+    :func:`load_line` followed by :func:`parse_record`.
+
+    Args:
+        data: The line, as bytes or text; a trailing newline is allowed.
+        fields: Names of the id, text and date fields.
+        source: Where the line came from, for the Document and for messages.
+        line: Its line number (or offset) there, if any.
+        warn: Receives a warning when bytes are neither UTF-8 nor cp1252 (default: print
+            it to stderr).
+
+    Raises:
+        InputError: For a malformed or invalid record; it names ``source`` and ``line``.
+    """
+    return parse_record(load_line(data, source=source, line=line, warn=warn), fields,
+                        source=source, line=line)
+
+
+def decode_text(data: bytes, *, source: str = "<bytes>", line: int | None = None,
+                warn: Warn = _warn_stderr) -> str:
+    """Decode bytes as the reader does: UTF-8, else cp1252, else UTF-8 with replacement.
+
+    Args:
+        data: The bytes.
+        source: Where they came from, for the warning.
+        line: Their line there, if any.
+        warn: Receives a warning when the bytes are neither UTF-8 nor cp1252 and undecodable
+            bytes were replaced (default: print it to stderr).
+    """
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:
+        warn(InputError(source, line, "neither UTF-8 nor cp1252; undecodable bytes replaced"))
+        return data.decode("utf-8", errors="replace")
+
+
 def _split(name: str) -> tuple[str, str | None]:
     """Return a file name without its extensions, and its format (None if unsupported)."""
     stem, ext = os.path.splitext(name[:-3] if name.lower().endswith(".gz") else name)
@@ -167,7 +266,8 @@ def _read_file(path: str, fmt: str, txt_id: str, in_dir: bool, fields: Fields,
         with _open_text(path) as stream:
             if fmt == "txt":
                 data = stream.read().removeprefix(_BOM)
-                yield _record(path, None, txt_id, _decode(data, path, None, warn), None, fields)
+                text = decode_text(data, source=path, warn=warn)
+                yield _record(path, None, txt_id, text, None, fields)
             elif fmt == "jsonl":
                 yield from _read_jsonl(stream, path, fields, warn)
             else:
@@ -184,7 +284,7 @@ def _read_warc(path: str, fields: Fields, warn: Warn) -> Iterator[_Item]:
         try:
             for doc_id, text, when in warc_texts(stream):
                 if isinstance(text, bytes):
-                    text = _decode(text, path, None, warn)
+                    text = decode_text(text, source=path, warn=warn)
                 if text is None or not text.strip():
                     empty += 1
                 else:
@@ -232,35 +332,19 @@ def _open_text(path: str) -> Iterator[BinaryIO]:
         yield io.BufferedReader(_Chain(head, stream), buffer_size=1 << 16)
 
 
-def _decode(data: bytes, path: str, line: int | None, warn: Warn) -> str:
-    """Decode UTF-8, else cp1252, else UTF-8 with replacement characters and a warning."""
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252")
-    except UnicodeDecodeError:
-        warn(InputError(path, line, "neither UTF-8 nor cp1252; undecodable bytes replaced"))
-        return data.decode("utf-8", errors="replace")
-
-
 def _read_jsonl(stream: BinaryIO, path: str, fields: Fields, warn: Warn) -> Iterator[_Item]:
+    """Yield each non-blank line parsed by :func:`parse_line`, or its error."""
     for n, line in enumerate(stream, 1):
         if n == 1:
             line = line.removeprefix(_BOM)
         if not line.strip():
             continue
         try:
-            obj = orjson.loads(_decode(line, path, n, warn))
-        except orjson.JSONDecodeError as err:
-            yield InputError(path, n, f"malformed JSON: {err}")
+            doc = parse_line(line, fields, source=path, line=n, warn=warn)
+        except InputError as err:
+            yield err
             continue
-        if not isinstance(obj, dict):
-            yield InputError(path, n, f"expected a JSON object, got {_json_type(obj)}")
-            continue
-        yield _record(path, n, obj.get(fields.id, _MISSING), obj.get(fields.text, _MISSING),
-                      obj.get(fields.date), fields)
+        yield doc, path, n
 
 
 def _json_type(value: object) -> str:
@@ -271,7 +355,8 @@ def _read_csv(stream: BinaryIO, path: str, fields: Fields, warn: Warn,
               in_dir: bool) -> Iterator[_Item]:
     """Read a CSV with a header row; in a directory, pass over tables without id and text."""
     csv.field_size_limit(2**31 - 1)  # process-wide; the default 128 KB cuts long articles
-    lines = (_decode(line.removeprefix(_BOM) if n == 1 else line, path, n, warn)
+    lines = (decode_text(line.removeprefix(_BOM) if n == 1 else line, source=path, line=n,
+                         warn=warn)
              for n, line in enumerate(stream, 1))
     reader = csv.reader(lines, strict=True)
     header = next(reader, None)
@@ -306,7 +391,10 @@ def _read_csv(stream: BinaryIO, path: str, fields: Fields, warn: Warn,
 
 def _record(path: str, line: int | None, doc_id: object, text: object, when: object,
             fields: Fields) -> _Item:
-    """Validate one record's fields into a Document, or say what is wrong with it."""
+    """Validate one record's fields into a Document, or say what is wrong with it.
+
+    The one validation of every reader: :func:`parse_record` raises what this returns.
+    """
     if doc_id is _MISSING or doc_id is None:
         return InputError(path, line, f"missing id field {fields.id!r}")
     if isinstance(doc_id, bool) or not isinstance(doc_id, str | int):

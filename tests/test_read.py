@@ -13,7 +13,16 @@ import pytest
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from dedup.read import Document, Fields, InputError, read_documents
+from dedup.read import (
+    Document,
+    Fields,
+    InputError,
+    decode_text,
+    load_line,
+    parse_line,
+    parse_record,
+    read_documents,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -272,9 +281,8 @@ def test_binary_file_under_skip_leaves_the_others(tmp_path: Path) -> None:
 # --- errors ----------------------------------------------------------------------------
 
 GOOD = b'{"id": "ok", "text": "Fine."}\n'
-
-
-@pytest.mark.parametrize(("line", "message"), [
+#: A bad JSONL line and the start of its message (after ``file:line: ``).
+BAD_LINES = [
     (b'{"id": "a", "text": "unterminated}', "malformed JSON: "),
     (b'[{"id": "a", "text": "in an array"}]', "expected a JSON object, got array"),
     (b'"just a string"', "expected a JSON object, got string"),
@@ -294,7 +302,10 @@ GOOD = b'{"id": "ok", "text": "Fine."}\n'
      "document 'a': unparsable date '2024-02-30' (expected ISO-8601)"),
     (b'{"id": "a", "text": "x", "date": 20240101}',
      "document 'a': date must be an ISO-8601 string, got number"),
-])
+]
+
+
+@pytest.mark.parametrize(("line", "message"), BAD_LINES)
 def test_jsonl_errors_name_file_and_line(tmp_path: Path, line: bytes, message: str) -> None:
     f = tmp_path / "in.jsonl"
     f.write_bytes(GOOD + b"\n" + line + b"\n" + GOOD.replace(b"ok", b"ok2"))
@@ -457,3 +468,74 @@ def test_arc_file(tmp_path: Path) -> None:
     [doc] = read(f)
     assert (doc.id, doc.date) == ("http://news.example/budget", "2024-03-05T08:30:00+00:00")
     assert "hire forty more teachers" in doc.text
+
+
+# --- per-record parsers (one record from a queue, not a file) -----------------------------
+
+
+def test_parse_record_ids_dates_and_source() -> None:
+    assert parse_record({"id": 7, "text": "Seven.", "date": "2024-03-01T01:00:00+02:00"}) == \
+        Document("7", "Seven.", "2024-02-29T23:00:00+00:00", "<record>")
+    assert parse_record({"id": "x", "text": "Ex.", "date": None, "url": "u"},
+                        source="news/3", line=41) == Document("x", "Ex.", None, "news/3:41")
+    assert parse_record({"url": "u1", "body": "B.", "published": " 2020-01-02 "},
+                        Fields(id="url", text="body", date="published")) == \
+        Document("u1", "B.", "2020-01-02", "<record>")
+
+
+def test_parse_line_bytes_or_text_with_newline() -> None:
+    line = '{"id": 12, "text": "Caf\u00e9 news.", "date": "2024-03-01T10:00:00Z"}\n'
+    want = Document("12", "Caf\u00e9 news.", "2024-03-01T10:00:00+00:00", "news/0:5")
+    assert parse_line(line, source="news/0", line=5) == want
+    assert parse_line(line.encode(), source="news/0", line=5) == want
+    assert parse_line(line.encode()).source == "<line>"
+
+
+@pytest.mark.parametrize(("line", "message"), BAD_LINES)
+def test_parse_line_and_record_raise_naming_source_and_line(line: bytes, message: str) -> None:
+    with pytest.raises(InputError) as info:
+        parse_line(line, source="news/2", line=17)
+    assert str(info.value).startswith(f"news/2:17: {message}")
+    assert (info.value.path, info.value.line) == ("news/2", 17)
+    try:
+        record = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return
+    if isinstance(record, dict):  # the same record, already parsed, fails the same way
+        with pytest.raises(InputError) as info:
+            parse_record(record, source="news/2", line=17)
+        assert str(info.value).startswith(f"news/2:17: {message}")
+
+
+def test_parse_line_blank_is_malformed_and_load_line_keeps_other_fields() -> None:
+    with pytest.raises(InputError, match=r"^<line>: malformed JSON: "):
+        parse_line(b"  \n")
+    assert load_line(b'{"id": "a", "url": "u", "n": [1]}') == {"id": "a", "url": "u", "n": [1]}
+
+
+def test_parse_line_cp1252_and_undecodable_bytes() -> None:
+    cp1252 = b'{"id": "w", "text": "It\x92s caf\xe9 \x93news\x94"}'
+    warnings: list[InputError] = []
+    doc = parse_line(cp1252, source="wire", line=3, warn=warnings.append)
+    assert doc.text == "It\u2019s caf\u00e9 \u201cnews\u201d" and warnings == []
+    doc = parse_line(b'{"id": "b", "text": "bad \x81 byte"}', source="wire", line=4,
+                     warn=warnings.append)
+    assert doc.text == "bad \ufffd byte"
+    assert [str(w) for w in warnings] == [
+        "wire:4: neither UTF-8 nor cp1252; undecodable bytes replaced"]
+    assert decode_text(b"caf\xe9") == "caf\u00e9"
+
+
+def test_read_documents_equals_parse_line_per_line(tmp_path: Path) -> None:
+    fields = Fields(id="url", text="body", date="published")
+    lines = [orjson.dumps({"url": 1, "body": "One.", "published": "2024-03-01T01:00:00+02:00"}),
+             orjson.dumps({"url": "two", "body": "Two.", "x": [1]}),
+             b'{"url": "three", "body": "Caf\xe9 \x93three\x94.", "published": "2024-03-02"}',
+             orjson.dumps({"url": "four", "body": "Four.", "published": " 2024-03-03 10:00 "})]
+    f = tmp_path / "a.jsonl"
+    f.write_bytes(b"\n".join(lines) + b"\n")
+    per_line = [parse_line(line, fields, source=str(f), line=n) for n, line in enumerate(lines, 1)]
+    assert read(f, fields=fields) == per_line
+    assert [d.date for d in per_line] == ["2024-02-29T23:00:00+00:00", None, "2024-03-02",
+                                          "2024-03-03T10:00:00"]
+    assert per_line[2].text == "Caf\u00e9 \u201cthree\u201d."

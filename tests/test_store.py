@@ -282,6 +282,20 @@ def test_filter_streams_verdicts_and_survives_bad_lines(target: str) -> None:
         assert sorted(index.ids()) == sorted([seeds[1].id, "rewrite", "copy"])
 
 
+def test_filter_parses_lines_as_the_file_reader_does(tmp_path: Path) -> None:
+    """cp1252 bytes are decoded, and a bad line gets the file reader's message."""
+    text = _seeds()[0].text + "\nIt\u2019s a caf\u00e9 \u201cquote\u201d."
+    wire = json.dumps({"id": "w", "text": text}, ensure_ascii=False)
+    stdin = b"[1, 2]\n" + wire.encode("cp1252") + b"\n" + b'{"id": 5, "text": " "}\n'
+    result = CliRunner().invoke(cli, ["filter", str(tmp_path / "i.db")], input=stdin)
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert records[0] == {"error": "<stdin>:1: expected a JSON object, got array", "line": 1}
+    assert records[1]["text"] == text
+    assert records[1]["verdict"]["added"] is True
+    assert records[2] == {"error": "<stdin>:3: empty text in document '5'", "line": 3}
+
+
 def test_filter_flushes_each_line_as_it_arrives(tmp_path: Path) -> None:
     exe = Path(sys.executable).with_name("dedup")
     proc = subprocess.Popen([str(exe), "filter", str(tmp_path / "i.db")], stdin=subprocess.PIPE,

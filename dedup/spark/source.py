@@ -11,27 +11,24 @@ and its position there, which sorts records exactly as the local reader yields t
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import io
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-import orjson
-
 from dedup.read import (
-    _BOM,
-    _MISSING,
     FORMATS,
     Document,
     Fields,
     InputError,
-    _decode,
-    _json_type,
-    _record,
+    decode_text,
+    load_line,
+    parse_record,
 )
 from dedup.read_warc import WarcError, warc_texts
 
@@ -45,6 +42,7 @@ PARSED_SCHEMA = ("id string, text string, date string, file int, block long, pos
                  "line long, error string")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
 _FORMATS = {**FORMATS, ".parquet": "parquet"}
+_Item = InputError | tuple[Document, str, int | None]  # as dedup.read's parsers yield them
 
 
 @dataclass(frozen=True)
@@ -145,8 +143,7 @@ def list_inputs(spark: SparkSession, paths: tuple[str, ...]) -> tuple[list[Input
     return files, errors
 
 
-def _row(item: InputError | tuple[Document, str, int | None], file: int, pos: int,
-         line: int | None) -> dict[str, Any]:
+def _row(item: _Item, file: int, pos: int, line: int | None) -> dict[str, Any]:
     if isinstance(item, InputError):
         return {"id": None, "text": None, "date": None, "file": file, "block": 0, "pos": pos,
                 "line": item.line if item.line is not None else line, "error": item.message}
@@ -166,21 +163,22 @@ def _open_bytes(data: bytes, path: str) -> io.BufferedIOBase:
 
 def _whole_file(data: bytes, info: InputFile, fields: Fields) -> Iterator[dict[str, Any]]:
     """Parse one CSV, text or WARC file's bytes with the local reader's parsers."""
-    from dedup.read import _read_csv
+    from dedup.read import _read_csv  # the local reader's CSV parser (items, not raising)
 
     warnings: list[InputError] = []
     pos = 0
     try:
-        if info.fmt == "warc":
-            items: Iterator[Any] = (_record(info.path, None, doc_id, text if isinstance(text, str)
-                                            else _decode(text, info.path, None, warnings.append),
-                                            when, fields)
+        if info.fmt == "warc":  # no field names in WARC and text: the default Fields
+            items: Iterator[Any] = (_parsed({"id": doc_id, "text": text if isinstance(text, str)
+                                             else decode_text(text, source=info.path,
+                                                              warn=warnings.append),
+                                             "date": when}, info, Fields())
                                     for doc_id, text, when in warc_texts(io.BytesIO(data))
                                     if text)
         elif info.fmt == "txt":
-            text = _decode(_open_bytes(data, info.path).read().removeprefix(_BOM), info.path,
-                           None, warnings.append)
-            items = iter([_record(info.path, None, info.txt_id, text, None, fields)])
+            text = decode_text(_open_bytes(data, info.path).read().removeprefix(codecs.BOM_UTF8),
+                               source=info.path, warn=warnings.append)
+            items = iter([_parsed({"id": info.txt_id, "text": text}, info, Fields())])
         else:
             stream: Any = _open_bytes(data, info.path)
             items = _read_csv(stream, info.path, fields, warnings.append, info.in_dir)
@@ -200,27 +198,26 @@ def _whole_file(data: bytes, info: InputFile, fields: Fields) -> Iterator[dict[s
         yield row
 
 
-def _jsonl_line(value: str, info: InputFile,
-                fields: Fields) -> InputError | tuple[Document, str, int | None]:
+def _jsonl_line(raw: bytes, info: InputFile, fields: Fields, warnings: list[InputError]) -> _Item:
+    """Parse one JSONL line (line number unknown: it is counted later), BOM or not."""
     try:
-        obj = orjson.loads(value.removeprefix("\ufeff"))
-    except orjson.JSONDecodeError as err:
-        return InputError(info.path, None, f"malformed JSON: {err}")
-    if not isinstance(obj, dict):
-        return InputError(info.path, None, f"expected a JSON object, got {_json_type(obj)}")
-    return _named(_record(info.path, None, obj.get(fields.id, _MISSING),
-                          obj.get(fields.text, _MISSING), obj.get(fields.date), fields),
-                  obj.get(fields.id))
+        obj = load_line(raw.removeprefix(codecs.BOM_UTF8), source=info.path,
+                        warn=warnings.append)
+    except InputError as err:
+        return err
+    return _parsed(obj, info, fields)
 
 
-def _named(item: InputError | tuple[Document, str, int | None],
-           doc_id: object) -> InputError | tuple[Document, str, int | None]:
-    """Name the document in a record error when its id is known (executors report by id)."""
-    if (isinstance(item, InputError) and isinstance(doc_id, str | int)
-            and not isinstance(doc_id, bool) and str(doc_id).strip()
-            and repr(str(doc_id)) not in item.message):
-        return InputError(item.path, item.line, f"document {str(doc_id)!r}: {item.message}")
-    return item
+def _parsed(record: Mapping[str, object], info: InputFile, fields: Fields) -> _Item:
+    """Parse one record; an error names the document if its id is known (executors report by id)."""
+    try:
+        return parse_record(record, fields, source=info.path), info.path, None
+    except InputError as err:
+        doc_id = record.get(fields.id)
+        if (isinstance(doc_id, str | int) and not isinstance(doc_id, bool)
+                and str(doc_id).strip() and repr(str(doc_id)) not in err.message):
+            return InputError(err.path, err.line, f"document {str(doc_id)!r}: {err.message}")
+        return err
 
 
 def read_parsed(spark: SparkSession, files: list[InputFile], fields: Fields) -> DataFrame:
@@ -254,8 +251,8 @@ def read_parsed(spark: SparkSession, files: list[InputFile], fields: Fields) -> 
                         continue
                     info = by_key[path_key(path)]
                     warnings: list[InputError] = []
-                    value = _decode(bytes(raw), info.path, None, warnings.append)
-                    row = _row(_jsonl_line(value, info, fields), info.rank, int(pos), None)
+                    row = _row(_jsonl_line(bytes(raw), info, fields, warnings), info.rank,
+                               int(pos), None)
                     row["block"] = int(block)
                     rows.append(row)
                     for warning in warnings:
@@ -315,8 +312,8 @@ def _read_parquet(spark: SparkSession, uris: list[str], by_key: dict[str, InputF
                 info = by_key[path_key(path)]
                 doc_id, text, when = (None if v is None or v != v else v
                                       for v in (doc_id, text, when))
-                row = _row(_named(_record(info.path, None, doc_id, text, when, fields), doc_id),
-                           info.rank, int(pos), None)
+                row = _row(_parsed({fields.id: doc_id, fields.text: text, fields.date: when},
+                                   info, fields), info.rank, int(pos), None)
                 row["block"] = int(block)
                 out.append(row)
             yield pd.DataFrame(out, columns=_COLUMNS)
