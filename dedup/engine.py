@@ -25,9 +25,12 @@ from dedup.params import optimal_params
 from dedup.read import Document
 from dedup.verify import Evidence, Profile, ProfileView, decide, profiles, screen
 
-__all__ = ["LevelKeys", "Result", "candidate_pairs", "level_keys", "order", "run"]
+__all__ = [
+    "LevelKeys", "Result", "candidate_pairs", "decided", "level_keys", "order", "profiled", "run",
+]
 
 Progress = Callable[[Iterable[Any], str, int], Iterable[Any]]
+_PROFILE_CHUNK = 2000  # documents profiled at once before their profiles are serialised
 
 
 def _no_progress(items: Iterable[Any], _label: str, _total: int) -> Iterable[Any]:
@@ -127,16 +130,43 @@ def level_keys(profs: Sequence[Profile], config: Config) -> list[LevelKeys]:
     return levels
 
 
-def candidate_pairs(profs: Sequence[Profile], config: Config,
+def profiled(docs: Sequence[Document], config: Config) -> tuple[list[bytes], list[LevelKeys]]:
+    """Profile documents a chunk at a time; keep each profile serialised, and the band keys.
+
+    A profile in memory (arrays, sentence objects, term dicts) took ~15 KB for a 130-word
+    article, its :meth:`~dedup.verify.Profile.to_bytes` form ~2.8 KB (2026-11-23): the local
+    engine keeps the bytes and rebuilds a profile only for the pairs it decides. Signatures and
+    band keys are computed per document, so the keys of chunks concatenated equal the keys
+    of all documents at once.
+    """
+    blobs: list[bytes] = []
+    parts: dict[str, list[LevelKeys]] = {}
+    for lo in range(0, len(docs), _PROFILE_CHUNK):
+        profs = profiles(docs[lo:lo + _PROFILE_CHUNK], config)
+        for level in level_keys(profs, config):
+            parts.setdefault(level.level, []).append(level._replace(owners=level.owners + lo))
+        blobs += [prof.to_bytes() for prof in profs]
+    levels = [LevelKeys(name, np.concatenate([part.keys for part in chunks]),
+                        np.concatenate([part.owners for part in chunks]).astype(np.int64),
+                        chunks[0].bands, chunks[0].rows) for name, chunks in parts.items()]
+    return blobs, levels
+
+
+def candidate_pairs(levels: Sequence[LevelKeys], config: Config,
                     oversized: list[tuple[str, int, int]]) -> np.ndarray:
     """Candidate document pairs from document-level and sentence-level MinHash-LSH.
+
+    Args:
+        levels: Band keys of each level, from :func:`level_keys` or :func:`profiled`.
+        config: Settings (``max_bucket``).
+        oversized: Receives ``(level, band, size)`` of every bucket too large to pair.
 
     Returns:
         Rows ``(i, j)`` of document numbers, ``i < j``, sorted and unique: an int64 array
         (16 bytes a pair; a million candidate pairs as Python tuples took ~150 MB).
     """
-    found = []
-    for level in level_keys(profs, config):
+    found = [np.zeros((0, 2), dtype=np.int64)]
+    for level in levels:
         index = LSHIndex(level.bands, level.rows, config.max_bucket)
         index.add_many(np.arange(len(level.keys)), level.keys)
         pairs = np.asarray(level.owners, dtype=np.int64)[index.candidate_pairs()]
@@ -146,22 +176,24 @@ def candidate_pairs(profs: Sequence[Profile], config: Config,
     return unique_pairs(pairs.min(axis=1), pairs.max(axis=1))
 
 
-def _screened(profs: Sequence[Profile], pairs: np.ndarray,
-              config: Config) -> Iterator[tuple[int, int, bool]]:
-    """Yield each sorted pair with whether :func:`dedup.verify.screen` keeps it.
+def decided(docs: Sequence[Document], blobs: Sequence[bytes], pairs: np.ndarray,
+            config: Config) -> Iterator[Evidence | None]:
+    """Decide every candidate pair in order; None for a pair the screen drops.
 
-    The screen is an exact bound: a pair it drops is one :func:`decide` would call unrelated,
-    so the evidence is the same as deciding every pair, in the same order. Dropped pairs are
-    yielded too, so that a progress bar counts them.
+    Each document's candidates go through :func:`dedup.verify.screen` at once, an exact bound:
+    a pair it drops is one :func:`decide` would call unrelated, so the evidence equals deciding
+    every pair. Dropped pairs still yield (None), so that a progress bar counts them. Profiles
+    are rebuilt from ``blobs`` only for the pairs that survive.
     """
     views: dict[int, ProfileView] = {}
     starts = np.flatnonzero(np.diff(pairs[:, 0], prepend=-1)) if len(pairs) else np.zeros(0)
     for lo, hi in itertools.pairwise([*starts.tolist(), len(pairs)]):
         i, js = int(pairs[lo, 0]), pairs[lo:hi, 1].tolist()
-        cands = [views[j] if j in views else views.setdefault(j, ProfileView.of(profs[j]))
+        cands = [views[j] if j in views else views.setdefault(j, ProfileView.from_bytes(blobs[j]))
                  for j in js]
-        for j, keep in zip(js, screen(profs[i], cands, config).tolist(), strict=True):
-            yield i, j, keep
+        first = Profile.from_bytes(docs[i], blobs[i])
+        for j, keep in zip(js, screen(first, cands, config).tolist(), strict=True):
+            yield decide(first, Profile.from_bytes(docs[j], blobs[j]), config) if keep else None
 
 
 def run(docs: Iterable[Document], config: Config, progress: Progress = _no_progress) -> Result:
@@ -180,17 +212,15 @@ def run(docs: Iterable[Document], config: Config, progress: Progress = _no_progr
         ranked = order(docs)
     result = Result(docs=ranked, timings=timings)
     with _timed(timings, "profile"):
-        profs = profiles(ranked, config)
+        blobs, levels = profiled(ranked, config)
         gc.freeze()
     with _timed(timings, "candidates"):
-        result.candidates = candidate_pairs(profs, config, result.oversized)
+        result.candidates = candidate_pairs(levels, config, result.oversized)
+        del levels
     with _timed(timings, "verify"):
-        for i, j, keep in progress(_screened(profs, result.candidates, config), "verify",
-                                   len(result.candidates)):
-            if not keep:
-                continue
-            evidence = decide(profs[i], profs[j], config)
-            if evidence.relation is not None:
+        for evidence in progress(decided(ranked, blobs, result.candidates, config), "verify",
+                                 len(result.candidates)):
+            if evidence is not None and evidence.relation is not None:
                 result.evidence.append(evidence)
     with _timed(timings, "cluster"):
         index_of = {doc.id: n for n, doc in enumerate(ranked)}

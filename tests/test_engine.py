@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import pytest
+
 from dedup.config import Config
-from dedup.engine import candidate_pairs, level_keys, order, run
+from dedup.engine import candidate_pairs, level_keys, order, profiled, run
 from dedup.read import Document, read_documents
 from dedup.verify import profiles
 
@@ -13,7 +16,7 @@ from dedup.verify import profiles
 def test_documents_without_tokens_are_never_candidates() -> None:
     docs = [Document("a", "!!! ... ???"), Document("b", "--- *** ---"), Document("c", "«»")]
     profs = profiles(docs, Config())
-    assert candidate_pairs(profs, Config(), []).shape == (0, 2)
+    assert candidate_pairs(level_keys(profs, Config()), Config(), []).shape == (0, 2)
     (document_level,) = [lk for lk in level_keys(profs, Config()) if lk.level == "document"]
     assert len(document_level.owners) == 0
 
@@ -34,7 +37,7 @@ def test_run_records_every_verb_and_finds_the_seed_pair(seeds_dir: Path) -> None
 
 def test_screening_keeps_every_related_pair(seeds_dir: Path, clough_dir: Path) -> None:
     """The engine screens candidates before deciding; the evidence must equal deciding all."""
-    from dedup.engine import _screened
+    from dedup.engine import decided
     from dedup.verify import decide
 
     config = Config()
@@ -42,6 +45,25 @@ def test_screening_keeps_every_related_pair(seeds_dir: Path, clough_dir: Path) -
     profs = profiles(result.docs, config)
     every = [decide(profs[i], profs[j], config) for i, j in result.candidates]
     related = [ev for ev in every if ev.relation is not None]
-    dropped = sum(not keep for _, _, keep in _screened(profs, result.candidates, config))
+    blobs = [prof.to_bytes() for prof in profs]
+    dropped = sum(ev is None for ev in decided(result.docs, blobs, result.candidates, config))
     assert dropped > len(related) > 0  # the screen had pairs to drop, and dropped many
     assert result.evidence == related
+
+
+def test_profiling_in_chunks_gives_the_keys_of_one_pass(seeds_dir: Path, clough_dir: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The engine profiles a chunk at a time; its keys and profiles equal one pass over all."""
+    import dedup.engine
+
+    config = Config()
+    docs = order(read_documents([str(seeds_dir), str(clough_dir)]))
+    monkeypatch.setattr(dedup.engine, "_PROFILE_CHUNK", 7)
+    blobs, levels = profiled(docs, config)
+    profs = profiles(docs, config)
+    whole = level_keys(profs, config)
+    assert [lk.level for lk in levels] == [lk.level for lk in whole] == ["document", "sentence"]
+    for chunked, one in zip(levels, whole, strict=True):
+        assert np.array_equal(chunked.keys, one.keys)
+        assert np.array_equal(chunked.owners, one.owners)
+    assert blobs == [prof.to_bytes() for prof in profs]

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from dedup.cli import cli
 from dedup.config import Config
-from dedup.engine import candidate_pairs
+from dedup.engine import candidate_pairs, level_keys
 from dedup.read import read_documents
 from dedup.verify import profiles
 
@@ -56,7 +56,7 @@ def test_lsh_keys_give_the_local_engines_candidates(seeds_dir: Path) -> None:
 
     config = Config()
     profs = profiles(list(read_documents([str(seeds_dir)])), config)
-    expected = candidate_pairs(profs, config, [])
+    expected = candidate_pairs(level_keys(profs, config), config, [])
     found: set[tuple[int, int]] = set()
     for _level, owners, table in lsh_keys(profs, config):
         index = LSHIndex(table.shape[1], 1, config.max_bucket)
