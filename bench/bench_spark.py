@@ -8,9 +8,10 @@ child and all its descendants (driver, JVM, Python workers), sampled every 0.2 s
 Shuffle bytes are the sum of the shuffle writes of every Spark stage (from the UI's REST API).
 Generated crawls come from ``bench/syndication.py`` (real prose with labelled syndicated copies,
 as in ``make quality``) and are cached in ``bench/.cache``. Not from ``bench/corpus.py``: its
-sentences of random frequent words resemble each other far more than real sentences do, and on
-2,000 of its documents 154,224 pairs (7.7% of all) became sentence-level candidates; the local
-engine took 86 s, against 12.6 s for a 2,000-document syndication crawl (2026-11-23).
+documents draw their real sentences from the same ~1,000 (seeds, Clough & Stevenson), so nearly
+every document shares sentences with dozens of others. On 2,000 of them 154,224 pairs (7.7% of
+all) became sentence-level candidates and the local engine took 86 s, against 12.6 s for a
+2,000-document syndication crawl (2026-11-23).
 """
 
 from __future__ import annotations
