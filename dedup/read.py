@@ -279,18 +279,26 @@ def _read_file(path: str, fmt: str, txt_id: str, in_dir: bool, fields: Fields,
 
 
 def _read_warc(path: str, fields: Fields, warn: Warn) -> Iterator[_Item]:
-    empty = 0
     with _open_raw(path) as stream:
-        try:
-            for doc_id, text, when in warc_texts(stream):
-                if isinstance(text, bytes):
-                    text = decode_text(text, source=path, warn=warn)
-                if text is None or not text.strip():
-                    empty += 1
-                else:
-                    yield _record(path, None, doc_id, text, when, fields)
-        except WarcError as err:
-            raise InputError(path, None, f"not a valid WARC/ARC archive: {err}") from None
+        yield from _warc_items(stream, path, fields, warn)
+
+
+def _warc_items(stream: BinaryIO, path: str, fields: Fields, warn: Warn) -> Iterator[_Item]:
+    """Yield the documents of a WARC/ARC stream (the Spark source reads WARC with this too).
+
+    Pages with no text, or only whitespace, are passed over and counted in one warning.
+    """
+    empty = 0
+    try:
+        for doc_id, text, when in warc_texts(stream):
+            if isinstance(text, bytes):
+                text = decode_text(text, source=path, warn=warn)
+            if text is None or not text.strip():
+                empty += 1
+            else:
+                yield _record(path, None, doc_id, text, when, fields)
+    except WarcError as err:
+        raise InputError(path, None, f"not a valid WARC/ARC archive: {err}") from None
     if empty:
         warn(InputError(path, None, f"{empty} page(s) without text passed over"))
 
@@ -333,10 +341,13 @@ def _open_text(path: str) -> Iterator[BinaryIO]:
 
 
 def _read_jsonl(stream: BinaryIO, path: str, fields: Fields, warn: Warn) -> Iterator[_Item]:
-    """Yield each non-blank line parsed by :func:`parse_line`, or its error."""
+    """Yield each non-blank line parsed by :func:`parse_line`, or its error.
+
+    A byte-order mark is removed from the start of every line, not just the first:
+    ``cat a.jsonl b.jsonl`` leaves b's mark mid-file.
+    """
     for n, line in enumerate(stream, 1):
-        if n == 1:
-            line = line.removeprefix(_BOM)
+        line = line.removeprefix(_BOM)
         if not line.strip():
             continue
         try:

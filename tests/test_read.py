@@ -386,6 +386,21 @@ def test_bad_on_error_value() -> None:
         read("x.jsonl", on_error="ignore")
 
 
+def test_jsonl_bom_at_the_start_of_any_line_is_removed(tmp_path: Path) -> None:
+    """``cat a.jsonl b.jsonl`` leaves b's byte-order mark mid-file; it is not malformed JSON."""
+    f = tmp_path / "cat.jsonl"
+    f.write_bytes(b'\xef\xbb\xbf{"id": "a", "text": "First file."}\n'
+                  b'\xef\xbb\xbf{"id": "b", "text": "Second file."}\n'
+                  b'\xef\xbb\xbf\n'  # a third file holding only its BOM: a blank line
+                  b'{"id": "c", "text": "Mid-line \xef\xbb\xbf kept."}\n')
+    assert [(d.id, d.text, d.source) for d in read(f)] == [
+        ("a", "First file.", f"{f}:1"), ("b", "Second file.", f"{f}:2"),
+        ("c", "Mid-line \ufeff kept.", f"{f}:4")]
+    g = tmp_path / "twice.jsonl"  # only one BOM is a byte-order mark
+    g.write_bytes(b'{"id": "a", "text": "A."}\n\xef\xbb\xbf\xef\xbb\xbf{"id": "b"}\n')
+    assert error_of(g).startswith(f"{g}:2: malformed JSON: ")
+
+
 # --- WARC ------------------------------------------------------------------------------
 
 ARTICLE = (
@@ -443,6 +458,25 @@ def test_warc_html_main_text(tmp_path: Path, name: str) -> None:
     assert "Weather" not in article and "All rights reserved" not in article
     assert docs[1].text == "Wire copy, in cp1252: it\u2019s here."
     assert [str(w) for w in warnings] == [f"{f}: 1 page(s) without text passed over"]
+
+
+def test_warc_whitespace_only_pages_passed_over_and_counted(tmp_path: Path) -> None:
+    f = tmp_path / "blank.warc.gz"
+    with f.open("wb") as out:
+        writer = WARCWriter(out, gzip=True)
+        for uri, body in [("http://news.example/spaces", b" \r\n\t \n"),
+                          ("http://news.example/nothing", b""),
+                          ("http://news.example/wire", b"Wire copy.")]:
+            http = StatusAndHeaders("200 OK", [("Content-Type", "text/plain")],
+                                    protocol="HTTP/1.1")
+            writer.write_record(writer.create_warc_record(uri, "response",
+                                                          payload=io.BytesIO(body),
+                                                          http_headers=http))
+    for on_error in ("fail", "skip"):
+        warnings: list[InputError] = []
+        docs = read(f, on_error=on_error, warn=warnings.append)
+        assert [(d.id, d.text) for d in docs] == [("http://news.example/wire", "Wire copy.")]
+        assert [str(w) for w in warnings] == [f"{f}: 2 page(s) without text passed over"]
 
 
 def test_warc_in_directory_and_invalid_warc(tmp_path: Path) -> None:

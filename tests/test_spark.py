@@ -172,3 +172,67 @@ def test_cp1252_jsonl_decoded_as_the_local_reader_does(spark: Any, seeds_dir: Pa
     local, remote = _both(["pairs"], [str(crawl)])
     assert remote == local
     assert json.loads(local)["relation"] == "reuse"
+
+
+def _read_both(spark: Any, path: Path) -> tuple[tuple[list[tuple[str, str]], list[str]],
+                                                tuple[list[tuple[str, str]], list[str]]]:
+    """``(id, text)`` of every document and the warnings, as the local reader and Spark read."""
+    from dedup.read import Fields, InputError
+    from dedup.spark import run
+
+    local_warnings: list[InputError] = []
+    local = [(d.id, d.text) for d in read_documents([str(path)], warn=local_warnings.append)]
+    spark_warnings: list[str] = []
+    result = run(spark, (str(path),), Config(), Fields(), warn=spark_warnings.append)
+    remote = sorted((r["id"], r["text"]) for r in result.docs.collect())
+    return (sorted(local), [str(w) for w in local_warnings]), (remote, spark_warnings)
+
+
+def test_warc_pages_without_text_passed_over_as_the_local_reader_does(
+        spark: Any, seeds_dir: Path, tmp_path: Path) -> None:
+    """Whitespace-only, empty and boilerplate-only pages: counted in one warning, not errors."""
+    import io
+
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    texts = [p.read_text(encoding="utf-8") for p in sorted(seeds_dir.glob("*.txt"))[:2]]
+    article = ("<html><body><nav>Home | Sport</nav><article>"
+               + "".join(f"<p>{para}</p>" for para in texts[0].split("\n") if para.strip())
+               + "</article></body></html>")
+    crawl = tmp_path / "crawl.warc.gz"
+    with crawl.open("wb") as out:
+        writer = WARCWriter(out, gzip=True)
+        for uri, ctype, body in [
+                ("http://news.example/story", "text/html", article.encode()),
+                ("http://news.example/spaces", "text/plain", b" \r\n\t \n"),
+                ("http://news.example/nbsp", "text/plain", "\u00a0\u2003\n".encode()),
+                ("http://news.example/nothing", "text/plain", b""),
+                ("http://news.example/chrome", "text/html", b"<html><body></body></html>"),
+                ("http://news.example/wire", "text/plain", texts[1].encode())]:
+            http = StatusAndHeaders("200 OK", [("Content-Type", ctype)], protocol="HTTP/1.1")
+            writer.write_record(writer.create_warc_record(uri, "response",
+                                                          payload=io.BytesIO(body),
+                                                          http_headers=http))
+    local, remote = _read_both(spark, crawl)
+    assert remote == local
+    assert [doc_id for doc_id, _ in local[0]] == ["http://news.example/story",
+                                                  "http://news.example/wire"]
+    assert local[1] == [f"{crawl}: 4 page(s) without text passed over"]
+
+
+def test_jsonl_bom_on_any_line_read_as_the_local_reader_does(spark: Any, seeds_dir: Path,
+                                                             tmp_path: Path) -> None:
+    """``cat a.jsonl b.jsonl`` puts b's byte-order mark mid-file: stripped on every line."""
+    texts = [p.read_text(encoding="utf-8") for p in sorted(seeds_dir.glob("*.txt"))[1:4:2]]
+    bom = b"\xef\xbb\xbf"
+    crawl = tmp_path / "cat.jsonl"
+    crawl.write_bytes(bom + json.dumps({"id": "a", "text": texts[0]}).encode() + b"\n"
+                      + bom + b"\n"  # a file holding only its BOM: a blank line
+                      + bom + json.dumps({"id": "b", "text": texts[1]}).encode() + b"\n")
+    local, remote = _read_both(spark, crawl)
+    assert remote == local
+    assert local == ([("a", texts[0]), ("b", texts[1])], [])
+    local_out, remote_out = _both(["pairs"], [str(crawl)])
+    assert remote_out == local_out
+    assert json.loads(local_out)["relation"] == "reuse"

@@ -30,7 +30,6 @@ from dedup.read import (
     load_line,
     parse_record,
 )
-from dedup.read_warc import WarcError, warc_texts
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -163,19 +162,15 @@ def _open_bytes(data: bytes, path: str) -> io.BufferedIOBase:
 
 def _whole_file(data: bytes, info: InputFile, fields: Fields) -> Iterator[dict[str, Any]]:
     """Parse one CSV, text or WARC file's bytes with the local reader's parsers."""
-    from dedup.read import _read_csv  # the local reader's CSV parser (items, not raising)
+    from dedup.read import _read_csv, _warc_items  # the local reader's (items, not raising)
 
     warnings: list[InputError] = []
     pos = 0
     try:
-        if info.fmt == "warc":  # no field names in WARC and text: the default Fields
-            items: Iterator[Any] = (_parsed({"id": doc_id, "text": text if isinstance(text, str)
-                                             else decode_text(text, source=info.path,
-                                                              warn=warnings.append),
-                                             "date": when}, info, Fields())
-                                    for doc_id, text, when in warc_texts(io.BytesIO(data))
-                                    if text)
-        elif info.fmt == "txt":
+        if info.fmt == "warc":  # pages without text are passed over with a warning, as locally
+            items: Iterator[Any] = _warc_items(io.BytesIO(data), info.path, fields,
+                                               warnings.append)
+        elif info.fmt == "txt":  # no field names in text: the default Fields
             text = decode_text(_open_bytes(data, info.path).read().removeprefix(codecs.BOM_UTF8),
                                source=info.path, warn=warnings.append)
             items = iter([_parsed({"id": info.txt_id, "text": text}, info, Fields())])
@@ -185,9 +180,6 @@ def _whole_file(data: bytes, info: InputFile, fields: Fields) -> Iterator[dict[s
         for item in items:
             yield _row(item, info.rank, pos, None)
             pos += 1
-    except WarcError as err:
-        yield _row(InputError(info.path, None, f"not a valid WARC/ARC archive: {err}"),
-                   info.rank, pos, None)
     except InputError as err:
         yield _row(err, info.rank, pos, None)
     except (OSError, EOFError) as err:
@@ -199,10 +191,9 @@ def _whole_file(data: bytes, info: InputFile, fields: Fields) -> Iterator[dict[s
 
 
 def _jsonl_line(raw: bytes, info: InputFile, fields: Fields, warnings: list[InputError]) -> _Item:
-    """Parse one JSONL line (line number unknown: it is counted later), BOM or not."""
+    """Parse one JSONL line, its BOM already removed (line number unknown: counted later)."""
     try:
-        obj = load_line(raw.removeprefix(codecs.BOM_UTF8), source=info.path,
-                        warn=warnings.append)
+        obj = load_line(raw, source=info.path, warn=warnings.append)
     except InputError as err:
         return err
     return _parsed(obj, info, fields)
@@ -247,11 +238,12 @@ def read_parsed(spark: SparkSession, files: list[InputFile], fields: Fields) -> 
                 rows = []
                 for raw, path, block, pos in zip(batch["value"], batch["path"], batch["block"],
                                                  batch["pos"], strict=True):
-                    if not raw.strip():
+                    line = bytes(raw).removeprefix(codecs.BOM_UTF8)  # on every line, as locally
+                    if not line.strip():
                         continue
                     info = by_key[path_key(path)]
                     warnings: list[InputError] = []
-                    row = _row(_jsonl_line(bytes(raw), info, fields, warnings), info.rank,
+                    row = _row(_jsonl_line(line, info, fields, warnings), info.rank,
                                int(pos), None)
                     row["block"] = int(block)
                     rows.append(row)
