@@ -236,3 +236,28 @@ def test_jsonl_bom_on_any_line_read_as_the_local_reader_does(spark: Any, seeds_d
     local_out, remote_out = _both(["pairs"], [str(crawl)])
     assert remote_out == local_out
     assert json.loads(local_out)["relation"] == "reuse"
+
+
+def test_corrupt_gzip_is_a_bad_file_as_in_the_local_reader(spark: Any, seeds_dir: Path,
+                                                           tmp_path: Path) -> None:
+    """A gzip that fails mid-stream (zlib.error) is one unreadable file in both engines."""
+    import gzip
+    import shutil
+
+    from dedup.read import Fields, InputError
+    from dedup.spark import run
+
+    for seed in sorted(seeds_dir.glob("*.txt"))[:2]:
+        shutil.copy(seed, tmp_path / seed.name)
+    broken = bytearray(gzip.compress(("A story told twice. " * 500).encode()))
+    broken[20:40] = b"\xff" * 20  # the deflate stream breaks: zlib.error, not OSError
+    (tmp_path / "broken.txt.gz").write_bytes(bytes(broken))
+    local_warnings: list[InputError] = []
+    local = sorted(d.id for d in read_documents([str(tmp_path)], on_error="skip",
+                                                warn=local_warnings.append))
+    spark_warnings: list[str] = []
+    result = run(spark, (str(tmp_path),), Config(), Fields(), on_error="skip",
+                 warn=spark_warnings.append)
+    assert sorted(r["id"] for r in result.docs.collect()) == local and len(local) == 2
+    assert [w for w in map(str, local_warnings) if "cannot read" in w]
+    assert [w for w in spark_warnings if "broken.txt.gz" in w and "cannot read" in w]

@@ -16,6 +16,7 @@ import gzip
 import io
 import os
 import re
+import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -182,7 +183,7 @@ def _whole_file(data: bytes, info: InputFile, fields: Fields) -> Iterator[dict[s
             pos += 1
     except InputError as err:
         yield _row(err, info.rank, pos, None)
-    except (OSError, EOFError) as err:
+    except (OSError, EOFError, zlib.error) as err:  # as the local reader: a bad file, not a crash
         yield _row(InputError(info.path, None, f"cannot read: {err}"), info.rank, pos, None)
     for warning in warnings:  # warnings are not errors: reported, never fatal
         row = _row(warning, info.rank, -1, None)
