@@ -134,7 +134,7 @@ def profiled(docs: Sequence[Document], config: Config) -> tuple[list[bytes], lis
     """Profile documents a chunk at a time; keep each profile serialised, and the band keys.
 
     A profile in memory (arrays, sentence objects, term dicts) took ~15 KB for a 130-word
-    article, its :meth:`~dedup.verify.Profile.to_bytes` form ~2.8 KB (2026-11-23): the local
+    article, its :meth:`~dedup.verify.Profile.to_bytes` form ~2.5 KB (2026-11-23): the local
     engine keeps the bytes and rebuilds a profile only for the pairs it decides. Signatures and
     band keys are computed per document, so the keys of chunks concatenated equal the keys
     of all documents at once.
