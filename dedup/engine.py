@@ -58,24 +58,27 @@ class Result:
     oversized: list[tuple[str, int, int]] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
-    def cluster_records(self, singletons: bool = False) -> list[dict[str, Any]]:
-        """Return ``dedup cluster`` records: one per cluster of two or more documents."""
-        by_doc: dict[str, list[dict[str, Any]]] = {}
+    def cluster_records(self, singletons: bool = False) -> Iterator[dict[str, Any]]:
+        """Yield ``dedup cluster`` records: one per cluster of two or more documents.
+
+        Records are made one at a time as they are written: on a 100k crawl with clusters of
+        ~130 copies, building them all first took the peak from ~6.6 to 20.5 GB (2026-11-23).
+        """
+        by_doc: dict[str, list[Evidence]] = {}
         for ev in self.evidence:
-            by_doc.setdefault(ev.a, []).append(ev.to_dict())
-        records: list[dict[str, Any]] = []
+            by_doc.setdefault(ev.a, []).append(ev)
+        number = 0
         for group in self.clusters:
             if len(group) < 2 and not singletons:
                 continue
             ids = [self.docs[i].id for i in group]
-            pairs = [p for i in ids for p in by_doc.get(i, [])]
-            records.append({"cluster": len(records), "representative": ids[0], "members": ids,
-                            "pairs": pairs})
-        return records
+            pairs = [ev.to_dict() for i in ids for ev in by_doc.get(i, [])]
+            yield {"cluster": number, "representative": ids[0], "members": ids, "pairs": pairs}
+            number += 1
 
-    def pair_records(self) -> list[dict[str, Any]]:
-        """Return ``dedup pairs`` records: one per verified pair."""
-        return [ev.to_dict() for ev in self.evidence]
+    def pair_records(self) -> Iterator[dict[str, Any]]:
+        """Yield ``dedup pairs`` records: one per verified pair."""
+        return (ev.to_dict() for ev in self.evidence)
 
 
 @contextmanager

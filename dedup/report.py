@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Literal, TextIO
 
 import orjson
@@ -54,9 +54,9 @@ def _pair_line(p: dict[str, Any], out: TextIO, indent: str) -> None:
     )
 
 
-def write(records: Sequence[dict[str, Any]], kind: Literal["cluster", "pair"], fmt: Format,
+def write(records: Iterable[dict[str, Any]], kind: Literal["cluster", "pair"], fmt: Format,
           out: TextIO) -> None:
-    """Write cluster or pair records to ``out``.
+    """Write cluster or pair records to ``out``, one at a time (a table reads them all first).
 
     Args:
         records: Dicts in the JSON schema of ``dedup cluster`` or ``dedup pairs``.
@@ -73,7 +73,7 @@ def write(records: Sequence[dict[str, Any]], kind: Literal["cluster", "pair"], f
         for record in records:
             writer.writerow(_flat(record, kind))
     else:
-        _table(records, kind, out)
+        _table(list(records), kind, out)
 
 
 def side_by_side(text_a: str, text_b: str, evidence: dict[str, Any], width: int) -> str:
