@@ -43,6 +43,11 @@ import xxhash
 
 from dedup.shingle import mix64, shingle_batches, splitmix64
 
+try:
+    from dedup import _core
+except ImportError:  # built without a C compiler: the NumPy path computes the same values
+    _core = None  # type: ignore[assignment]
+
 if TYPE_CHECKING:
     from datasketch import LeanMinHash
 
@@ -178,12 +183,15 @@ def _densify(sig: U64, seed: int) -> None:
 
 def _oph(values: U64, offsets: npt.NDArray[np.intp], num_perm: int, seed: int) -> U64:
     rows = len(offsets) - 1
-    mixed = mix64(values ^ _mix_key(seed))
-    index = _bins(mixed, num_perm)
-    index += np.repeat(np.arange(rows, dtype=np.intp) * num_perm, np.diff(offsets))
-    flat = np.full(rows * num_perm, _MAX, dtype=np.uint64)
-    np.minimum.at(flat, index, mixed)
-    sig = flat.reshape(rows, num_perm)
+    sig = np.full((rows, num_perm), _MAX, dtype=np.uint64)
+    if _core is not None:
+        _core.oph(np.ascontiguousarray(values, dtype=np.uint64),
+                  np.ascontiguousarray(offsets, dtype=np.intp), int(_mix_key(seed)), sig)
+    else:
+        mixed = mix64(values ^ _mix_key(seed))
+        index = _bins(mixed, num_perm)
+        index += np.repeat(np.arange(rows, dtype=np.intp) * num_perm, np.diff(offsets))
+        np.minimum.at(sig.reshape(-1), index, mixed)
     _densify(sig, seed)
     return sig
 

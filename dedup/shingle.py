@@ -11,13 +11,14 @@ hashes to a polynomial over its code points (mod 2**64) passed through the Murmu
 finaliser :func:`mix64` with the seed; an n-gram hashes to a weighted sum of its token hashes
 (one odd weight per position) passed through :func:`mix64` again.
 
-:func:`shingle_batches` is the fast path and makes no Python object per token: it joins
-about 128k characters of texts into one string, views it as an array of code points,
-casefolds and classifies them through one lookup table, and finds token boundaries and
-polynomial hashes with prefix sums. Only texts holding a character that NFKC or casefolding
-could change beyond the table (combining marks, compatibility forms, "ß") are normalised by
-Python first. :func:`shingle_hashes` tokenises with :data:`TOKEN_PATTERN` instead; the tests
-check that the two agree on every code point.
+:func:`shingle_batches` is the fast path and makes no Python object per token. Each
+character is casefolded and classified through one lookup table. The compiled core
+(``dedup/_core.c``, built at install) then walks each text once, hashing tokens and n-grams
+as it goes; without it, NumPy joins about 128k characters of texts into one array of code
+points and finds token boundaries and polynomial hashes with prefix sums. Only texts holding
+a character that NFKC or casefolding could change beyond the table (combining marks,
+compatibility forms, "ß") are normalised by Python first. :func:`shingle_hashes` tokenises
+with :data:`TOKEN_PATTERN` instead; the tests check that all three agree on every code point.
 """
 
 from __future__ import annotations
@@ -31,6 +32,11 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 import numpy.typing as npt
+
+try:
+    from dedup import _core
+except ImportError:  # built without a C compiler: the NumPy path computes the same hashes
+    _core = None  # type: ignore[assignment]
 
 __all__ = [
     "TOKEN_PATTERN",
@@ -373,6 +379,52 @@ def _batch_token_hashes(texts: Sequence[str], seed: int) -> tuple[U64, npt.NDArr
     return hashes, np.searchsorted(token_starts, starts + 1).astype(np.intp)
 
 
+def _core_ngram_hashes(texts: list[str], settled: npt.NDArray[np.uint8], ngram: int,
+                       seed: int) -> tuple[U64, npt.NDArray[np.intp], npt.NDArray[np.uint8]]:
+    """Return the compiled core's n-gram hashes, offsets and flags of ``texts``."""
+    values = np.empty(sum(map(len, texts)) + len(texts), dtype=np.uint64)
+    offsets = np.empty(len(texts) + 1, dtype=np.intp)
+    flags = np.empty(len(texts), dtype=np.uint8)
+    token_key, ngram_key = _seed_keys(seed)
+    count = _core.shingles(texts, settled, _table(), _weights(ngram), _BASE, int(token_key),
+                           int(ngram_key), values, offsets, flags)
+    return values[:count].copy(), offsets, flags
+
+
+def _compiled_ngram_hashes(texts: Sequence[str], ngram: int,
+                           seed: int) -> tuple[U64, npt.NDArray[np.intp]]:
+    """Return what :func:`_ngram_hashes` of :func:`_batch_token_hashes` returns, compiled.
+
+    The core skips each text holding a character the table cannot settle (flag 1: NFKC may
+    change it; flag 2: a multi-character casefold). Python normalises those texts as
+    :func:`_normalised_codes` does, and the core hashes them again.
+    """
+    texts = list(texts)
+    settled = np.zeros(len(texts), dtype=np.uint8)
+    values, offsets, flags = _core_ngram_hashes(texts, settled, ngram, seed)
+    while flags.any():
+        rows = np.flatnonzero(flags)
+        for row in rows.tolist():
+            text = texts[row]
+            if flags[row] == 1:
+                texts[row] = unicodedata.normalize("NFKC", text)
+            else:  # casefold works per character: replacing these ("ß" -> "ss") is all it adds
+                chars = list(set(text))
+                codes = np.fromiter(map(ord, chars), dtype=np.intp, count=len(chars))
+                expand = (_table()[codes] & np.uint64(_EXPAND_BIT)) != 0
+                for char in itertools.compress(chars, expand.tolist()):
+                    texts[row] = texts[row].replace(char, char.casefold())
+        settled[rows] = 1
+        again, again_offsets, flags[rows] = _core_ngram_hashes(
+            [texts[row] for row in rows.tolist()], settled[rows], ngram, seed)
+        counts = np.diff(again_offsets)
+        values = np.insert(values, np.repeat(offsets[rows], counts), again)  # rows had none
+        sizes = np.diff(offsets)
+        sizes[rows] = counts
+        offsets[1:] = np.cumsum(sizes)
+    return values, offsets
+
+
 def _check(ngram: int) -> None:
     if ngram < 1:
         raise ValueError(f"ngram must be at least 1, got {ngram}")
@@ -417,8 +469,11 @@ def shingle_batches(texts: Sequence[str], ngram: int,
         while stop < len(texts) and chars + len(texts[stop]) <= _BATCH_CHARS:
             chars += len(texts[stop])
             stop += 1
-        hashes, token_offsets = _batch_token_hashes(texts[start:stop], seed)
-        yield _ngram_hashes(hashes, token_offsets, ngram, seed)
+        if _core is not None:
+            yield _compiled_ngram_hashes(texts[start:stop], ngram, seed)
+        else:
+            hashes, token_offsets = _batch_token_hashes(texts[start:stop], seed)
+            yield _ngram_hashes(hashes, token_offsets, ngram, seed)
         start = stop
 
 

@@ -40,7 +40,7 @@ def _pair(size: int, jaccard: float, rng: np.random.Generator) -> tuple[np.ndarr
     return a, b, np.array(common / (2 * size - common))
 
 
-def test_pinned_signature_values() -> None:
+def test_pinned_signature_values(hashing_path: str) -> None:
     assert signatures(FOX)[0][:4].tolist() == [
         16098075119921511487, 15106605364617335160, 6272316465363156025, 498307050285926650]
     assert signatures(FOX, method="kperm")[0][:4].tolist() == [
@@ -48,7 +48,8 @@ def test_pinned_signature_values() -> None:
 
 
 @pytest.mark.parametrize("method", ["oph", "kperm"])
-def test_signatures_equal_minhash_of_shingles(seeds_dir: Path, method: dhash.Method) -> None:
+def test_signatures_equal_minhash_of_shingles(hashing_path: str, seeds_dir: Path,
+                                             method: dhash.Method) -> None:
     texts = _texts(seeds_dir)
     sig = signatures(texts, num_perm=64, ngram=4, seed=3, method=method)
     sets = [shingle_hashes(t, 4, 3) for t in texts]
@@ -105,6 +106,29 @@ def test_empty_inputs() -> None:
     rows = minhash([np.array([], dtype=np.uint64), np.array([5], dtype=np.uint64)], 16, 1)
     assert (rows[0] == MAX).all()
     assert len(set(rows[1].tolist())) == 1  # one element fills every bin by densification
+
+
+@pytest.mark.parametrize("num_perm", [1, 7, 128])
+def test_compiled_oph_equals_numpy(monkeypatch: pytest.MonkeyPatch, num_perm: int) -> None:
+    if dhash._core is None:
+        pytest.fail("dedup._core is not built")
+    rng = np.random.default_rng(num_perm)
+    sets = [rng.integers(0, 2**63, size=n, dtype=np.int64).astype(np.uint64) * np.uint64(2)
+            for n in (0, 1, 3, 50, 700, 0, 2000)]
+    compiled = minhash(sets, num_perm, 5)
+    monkeypatch.setattr(dhash, "_core", None)
+    assert np.array_equal(compiled, minhash(sets, num_perm, 5))
+    assert (compiled[0] == MAX).all() and not (compiled[4] == MAX).any()
+
+
+def test_compiled_oph_checks_its_buffers() -> None:
+    if dhash._core is None:
+        pytest.fail("dedup._core is not built")
+    sig = np.full((2, 8), MAX, dtype=np.uint64)
+    with pytest.raises(ValueError, match="offsets do not fit"):
+        dhash._core.oph(np.arange(3, dtype=np.uint64), np.array([0, 2, 5]), 1, sig)
+    with pytest.raises(ValueError, match="offsets do not fit"):
+        dhash._core.oph(np.arange(3, dtype=np.uint64), np.array([0, 2, 1]), 1, sig)
 
 
 @pytest.mark.parametrize("method", ["oph", "kperm"])

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dedup import shingle
@@ -108,21 +108,23 @@ def test_batch_handles_empty_input() -> None:
     assert [len(v) for v in out] == [0, 1, 0]
 
 
-@settings(derandomize=True, max_examples=300, deadline=None)
+@settings(derandomize=True, max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # one path per test
 @given(
     texts=st.lists(st.text(alphabet=st.sampled_from(TRICKY) | st.characters(), max_size=60),
                    max_size=8),
     ngram=st.integers(1, 6),
     seed=st.integers(0, 2**32),
 )
-def test_batch_equals_single(texts: list[str], ngram: int, seed: int) -> None:
+def test_batch_equals_single(hashing_path: str, texts: list[str], ngram: int,
+                             seed: int) -> None:
     batch = shingle_hashes_batch(texts, ngram, seed)
     assert len(batch) == len(texts)
     for text, values in zip(texts, batch, strict=True):
         assert np.array_equal(values, shingle_hashes(text, ngram, seed)), text
 
 
-def test_lookup_table_agrees_with_python_for_every_code_point() -> None:
+def test_lookup_table_agrees_with_python_for_every_code_point(hashing_path: str) -> None:
     """Each character next to letters, alone and before letters: table path == regex path.
 
     Every code point of planes 0-1 and of the variation selectors; a sample of the rest.
@@ -152,14 +154,14 @@ def test_lookup_table_agrees_with_python_for_every_code_point() -> None:
     "Straße İstanbul ǰ",  # multi-character casefolds only
     "Straße cafe\u0301 ﬁn İ\u0301",  # ... and characters NFKC changes
 ])
-def test_batch_composes_like_nfkc(text: str) -> None:
+def test_batch_composes_like_nfkc(hashing_path: str, text: str) -> None:
     assert np.array_equal(shingle_hashes_batch([text, "plain"], 1, 3)[0],
                           shingle_hashes(text, 1, 3))
     assert tokens(text) == re.findall(TOKEN_PATTERN, unicodedata.normalize("NFKC", text).casefold())
 
 
 def test_batches_split_by_characters_without_changing_results(
-        seeds_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        hashing_path: str, seeds_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     texts = [p.read_text(encoding="utf-8") for p in sorted(seeds_dir.glob("*.txt"))]
     texts += ["", "tiny", "東京は日本の首都です", texts[0][:500]]
     whole = shingle_hashes_batch(texts, 5, 1)
@@ -171,3 +173,14 @@ def test_batches_split_by_characters_without_changing_results(
     for text, a, b in zip(texts, whole, split, strict=True):
         assert np.array_equal(a, b)
         assert np.array_equal(a, shingle_hashes(text, 5, 1))
+
+
+def test_compiled_core_rejects_what_it_cannot_read() -> None:
+    if shingle._core is None:
+        pytest.fail("dedup._core is not built")
+    with pytest.raises(TypeError, match="text 1 is bytes"):
+        shingle._core_ngram_hashes(["ok", b"raw"], np.zeros(2, np.uint8), 5, 1)  # type: ignore[list-item]
+    with pytest.raises(ValueError, match="values holds"):
+        shingle._core.shingles(["some words"], np.zeros(1, np.uint8), shingle._table(),
+                               shingle._weights(5), 3, 1, 2, np.empty(1, np.uint64),
+                               np.empty(2, np.intp), np.empty(1, np.uint8))
