@@ -1,6 +1,7 @@
 """Wall time, peak memory and shuffle size of the local and Spark engines on generated crawls.
 
     python bench/bench_spark.py --docs 10000 [--docs 100000] [--engines local spark]
+    python bench/bench_spark.py --newsgen 100000   # ~600-word articles, 15% copies (newsgen.py)
     python bench/bench_spark.py --input /tmp/crawl10k/crawl.jsonl   # any JSONL crawl
 
 Each run is a child process; peak memory is the largest sum of the resident memory of the
@@ -11,7 +12,10 @@ as in ``make quality``) and are cached in ``bench/.cache``. Not from ``bench/cor
 documents draw their real sentences from the same ~1,000 (seeds, Clough & Stevenson), so nearly
 every document shares sentences with dozens of others. On 2,000 of them 154,224 pairs (7.7% of
 all) became sentence-level candidates and the local engine took 86 s, against 12.6 s for a
-2,000-document syndication crawl (2026-11-23).
+2,000-document syndication crawl (2026-11-23). The syndication crawl has ~1,000 stories in
+all, so at 100,000 documents each has ~130 copies and verified pairs grow with the square of the
+crawl (7.3 million at 100k); ``--newsgen`` crawls (``bench/newsgen.py``) have fresh text for
+every original and grow linearly, the shape of a real crawl at scale.
 """
 
 from __future__ import annotations
@@ -70,7 +74,7 @@ def measure(cmd: list[str], out: Path) -> dict[str, float]:
     return info
 
 
-def inner_spark(path: str) -> None:
+def inner_spark(path: str, sentence_threshold: float) -> None:
     """Run the Spark engine in this process with the UI on, and report its shuffle bytes."""
     from pyspark.sql import SparkSession
 
@@ -83,7 +87,7 @@ def inner_spark(path: str) -> None:
         "spark.ui.showConsoleProgress", "false").config(
         "spark.sql.shuffle.partitions", "8").getOrCreate()
     spark = session()
-    result = run(spark, (path,), Config(), Fields())
+    result = run(spark, (path,), Config(sentence_threshold=sentence_threshold), Fields())
     from dedup.report import write
 
     records = list(result.cluster_records())
@@ -103,18 +107,28 @@ def main() -> None:
     parser.add_argument("--docs", type=int, action="append", help="crawl sizes (repeatable)")
     parser.add_argument("--input", type=Path, action="append",
                         help="a JSONL crawl to run instead of generated corpora (repeatable)")
+    parser.add_argument("--newsgen", type=int, action="append",
+                        help="sizes of newsgen crawls to run (repeatable)")
     parser.add_argument("--engines", nargs="+", default=["local", "spark"])
+    parser.add_argument("--sentence-threshold", type=float, default=0.3,
+                        help="sentence-level LSH threshold of both engines (dedup's default 0.3)")
     parser.add_argument("--inner-spark", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.inner_spark:
-        inner_spark(args.inner_spark)
+        inner_spark(args.inner_spark, args.sentence_threshold)
         return
     CACHE.mkdir(parents=True, exist_ok=True)
     crawls = []
     for path in args.input or []:
         with path.open("rb") as f:
             crawls.append((path, sum(1 for line in f if line.strip())))
-    for n in args.docs or ([] if args.input else [10_000]):
+    for n in args.newsgen or []:
+        crawl = CACHE / f"newsgen-{n}" / "crawl.jsonl"
+        if not crawl.exists():
+            subprocess.run([sys.executable, str(ROOT / "bench" / "newsgen.py"), "--docs", str(n),
+                            "--seed", "1", "--out", str(crawl)], check=True)
+        crawls.append((crawl, n))
+    for n in args.docs or ([] if args.input or args.newsgen else [10_000]):
         crawl = CACHE / f"crawl-{n}" / "crawl.jsonl"
         if not crawl.exists():
             subprocess.run([sys.executable, str(ROOT / "bench" / "syndication.py"), "--docs",
@@ -123,15 +137,18 @@ def main() -> None:
     for crawl, n in crawls:
         outputs = []
         for engine in args.engines:
+            threshold = ["--sentence-threshold", str(args.sentence_threshold)]
             cmd = ([str(Path(sys.executable).with_name("dedup")), "cluster", "-q", "--format",
-                    "jsonl", str(crawl)] if engine == "local"
-                   else [sys.executable, __file__, "--inner-spark", str(crawl)])
-            out = CACHE / f"out-{engine}-{crawl.stem}-{n}.jsonl"
+                    "jsonl", *threshold, str(crawl)] if engine == "local"
+                   else [sys.executable, __file__, "--inner-spark", str(crawl), *threshold])
+            out = CACHE / (f"out-{engine}-{crawl.parent.name}-{crawl.stem}-{n}"
+                           f"-s{args.sentence_threshold}.jsonl")
             info = measure(cmd, out)
             outputs.append(out.read_bytes())
             if "shuffle_bytes" in info:
                 info["shuffle_bytes_per_doc"] = round(info["shuffle_bytes"] / n)
-            print(json.dumps({"input": crawl.name, "docs": n, "engine": engine, **info}),
+            print(json.dumps({"input": str(crawl), "docs": n, "engine": engine,
+                              "sentence_threshold": args.sentence_threshold, **info}),
                   flush=True)
         if len(outputs) > 1:
             print(json.dumps({"input": crawl.name, "identical": len(set(outputs)) == 1}),

@@ -8,16 +8,21 @@ verbatim with an outlet line, trimmed, or with a few sentences reworded.
 
     from newsgen import articles
     for doc in articles(10_000, seed=1): ...   # dicts with id, text, date
+
+    python bench/newsgen.py --docs 100000 --out crawl.jsonl   # the same stream as a JSONL crawl
 """
 
 from __future__ import annotations
 
+import argparse
 import itertools
+import json
 import random
 from collections import deque
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import wordfreq
@@ -71,3 +76,21 @@ def articles(n: int, seed: int = 1) -> Iterator[dict[str, Any]]:
             sents = _article(rng)
         recent.append(sents)
         yield {"id": f"n{seed}-{i}", "text": "\n".join(sents), "date": when.isoformat()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Write a seeded news-like crawl as JSONL.")
+    parser.add_argument("--docs", type=int, required=True, help="articles to write")
+    parser.add_argument("--seed", type=int, default=1, help="random seed")
+    parser.add_argument("--out", type=Path, required=True, help="JSONL file to write")
+    args = parser.parse_args()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    partial = args.out.with_name(args.out.name + ".partial")
+    with partial.open("w", encoding="utf-8") as f:
+        for doc in articles(args.docs, args.seed):
+            f.write(json.dumps(doc, ensure_ascii=False) + "\n")
+    partial.replace(args.out)
+
+
+if __name__ == "__main__":
+    main()

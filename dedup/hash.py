@@ -16,13 +16,13 @@ kperm 0.0305 [0.0309]; 100-200 elements, k=128: oph 0.0277, kperm 0.0310; 20-60 
 k=48: oph 0.0485, kperm 0.0500; 5-20 elements, k=48: oph 0.0543, kperm 0.0494 [0.0499].
 OPH samples bins without replacement, so it beats kperm once most bins are filled; on tiny
 sets the densified copies repeat the few filled bins (and make LSH bands dependent).
-Speed, one core of the shared 2-core dev machine, same process and documents for all:
-raw ~610-word news text to 128 values, oph 40-69 us per document (14,500-19,000 docs/s;
-21-29x datasketch ``update_batch``, 4.8-7.8x rensa ``RMinHash`` fed Python-made 5-grams;
-the range is other load on the machine), kperm ~365-390 us; sets of 4-20 elements to 48
-values, kperm 4.0 us and oph 7.6 us per set.
+Speed, one core of the shared 2-core dev machine, same process and documents for all
+(``bench/bench_signatures.py``, 2026-12-01): raw ~665-word news text to 128 values, oph with
+the compiled core 52 us per document (19,050 docs/s; 32.7-34.9x datasketch ``update_batch``
+and 10.0-10.4x rensa ``RMinHash`` fed Python-made 5-grams, within interleaved rounds); with the
+NumPy path 40-69 us on an idle machine on 2026-11-23 (17.9-24.3x and 4.7-5.6x); kperm 472 us.
 
-Every hash is deterministic: NumPy uint64 arithmetic and xxh3 with fixed seeds, never
+Every hash is deterministic: integer arithmetic mod 2**64 and xxh3 with fixed seeds, never
 Python's ``hash()``. An empty set gives a row of the maximum value (the datasketch
 convention), which compares equal to other empty rows.
 """

@@ -66,6 +66,10 @@ def config_options(func: F) -> F:
                      help="Weighted content-word Jaccard for two sentences to align."),
         click.option("--min-aligned", type=click.IntRange(1), default=_DEFAULT.min_aligned,
                      show_default=True, help="Aligned sentences that make a pair 'reuse'."),
+        click.option("--sentence-threshold", type=click.FloatRange(0, 1),
+                     default=_DEFAULT.sentence_threshold, show_default=True,
+                     help="Jaccard the sentence-level LSH is tuned for; higher finds fewer "
+                     "rewrites and costs less."),
         click.option("--seed", type=int, default=_DEFAULT.seed, show_default=True,
                      help="Hash seed."),
     ]
@@ -87,7 +91,7 @@ def output_options(func: F) -> F:
 def config_from(options: dict[str, Any]) -> Config:
     """Pop the settings of :func:`config_options` into a :class:`Config`."""
     names = ("ngram", "num_perm", "threshold", "near_jaccard", "align_threshold", "min_aligned",
-             "seed")
+             "sentence_threshold", "seed")
     return Config(**{name: options.pop(name) for name in names})
 
 

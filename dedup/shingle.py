@@ -6,7 +6,7 @@ marks that follow them, so Devanagari vowel signs stay inside their word. Word n
 CJK text are therefore character n-grams. A text with fewer than ``ngram`` tokens (but at
 least one) gives one shingle of all its tokens; an empty text gives none.
 
-Hashing is pure NumPy uint64 arithmetic, deterministic on every platform and process: a token
+Hashing is uint64 arithmetic (mod 2**64), deterministic on every platform and process: a token
 hashes to a polynomial over its code points (mod 2**64) passed through the MurmurHash3
 finaliser :func:`mix64` with the seed; an n-gram hashes to a weighted sum of its token hashes
 (one odd weight per position) passed through :func:`mix64` again.

@@ -538,3 +538,11 @@ def test_capped_buckets_are_one_warning_line_per_level(tmp_path: Path) -> None:
     [line] = result.stderr.splitlines()
     assert line.startswith("dedup: warning: ") and line.endswith("; boilerplate?)")
     assert "sentence LSH bucket(s) of more than 200 entries capped (largest 260" in line
+
+
+def test_sentence_threshold_trades_rewrites_for_speed(seeds_dir: Path) -> None:
+    default = invoke("cluster", "--format", "jsonl", str(seeds_dir))
+    assert [c["members"] for c in map(orjson.loads, default.output.splitlines())] == [
+        ["001_30404dca0ae5a948", "003_ac5e6907902fcfd7"]]
+    strict = invoke("cluster", "--format", "jsonl", "--sentence-threshold", "0.9", str(seeds_dir))
+    assert strict.exit_code == 0 and strict.output == ""  # the paraphrased pair is not a candidate
