@@ -28,7 +28,7 @@ import itertools
 import re
 import threading
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -314,6 +314,17 @@ def _join_codes(texts: Sequence[str]) -> tuple[U64, npt.NDArray[np.intp]]:
     return codes, starts
 
 
+def _expand_casefolds(text: str, chars: Iterable[str]) -> str:
+    """Replace each of ``chars`` in ``text`` by its casefold ("ß" -> "ss").
+
+    Casefolding works per character, so after the table's single-character folds this is all
+    it adds.
+    """
+    for char in chars:
+        text = text.replace(char, char.casefold())
+    return text
+
+
 def _normalised_codes(texts: Sequence[str]) -> tuple[U64, npt.NDArray[np.intp]]:
     """Return :func:`_join_codes` of the texts as if each were NFKC-normalised and casefolded.
 
@@ -340,10 +351,9 @@ def _normalised_codes(texts: Sequence[str]) -> tuple[U64, npt.NDArray[np.intp]]:
         for doc in nfkc.tolist():
             texts[doc] = unicodedata.normalize("NFKC", texts[doc])
         for doc in expand.tolist():
-            # Casefold works per character: replacing these ("ß" -> "ss") is all it adds.
             text = codes[starts[doc] + 1:starts[doc + 1]]
-            for code in np.unique(text[(text & np.uint64(_EXPAND_BIT)) != 0] & _CODE).tolist():
-                texts[doc] = texts[doc].replace(chr(code), chr(code).casefold())
+            flagged = np.unique(text[(text & np.uint64(_EXPAND_BIT)) != 0] & _CODE)
+            texts[doc] = _expand_casefolds(texts[doc], map(chr, flagged.tolist()))
         settled[nfkc] = True
         settled[expand] = True
         codes, starts = _join_codes(texts)
@@ -379,6 +389,10 @@ def _batch_token_hashes(texts: Sequence[str], seed: int) -> tuple[U64, npt.NDArr
     return hashes, np.searchsorted(token_starts, starts + 1).astype(np.intp)
 
 
+# Flags of the compiled core for a text it left to Python (the enum in _core.c).
+_NEEDS_NFKC, _NEEDS_EXPAND = 1, 2
+
+
 def _core_ngram_hashes(texts: list[str], settled: npt.NDArray[np.uint8], ngram: int,
                        seed: int) -> tuple[U64, npt.NDArray[np.intp], npt.NDArray[np.uint8]]:
     """Return the compiled core's n-gram hashes, offsets and flags of ``texts``."""
@@ -395,8 +409,8 @@ def _compiled_ngram_hashes(texts: Sequence[str], ngram: int,
                            seed: int) -> tuple[U64, npt.NDArray[np.intp]]:
     """Return what :func:`_ngram_hashes` of :func:`_batch_token_hashes` returns, compiled.
 
-    The core skips each text holding a character the table cannot settle (flag 1: NFKC may
-    change it; flag 2: a multi-character casefold). Python normalises those texts as
+    The core skips each text holding a character the table cannot settle (``_NEEDS_NFKC``:
+    NFKC may change it; ``_NEEDS_EXPAND``: a multi-character casefold). Python normalises them as
     :func:`_normalised_codes` does, and the core hashes them again.
     """
     texts = list(texts)
@@ -406,14 +420,13 @@ def _compiled_ngram_hashes(texts: Sequence[str], ngram: int,
         rows = np.flatnonzero(flags)
         for row in rows.tolist():
             text = texts[row]
-            if flags[row] == 1:
+            if flags[row] == _NEEDS_NFKC:
                 texts[row] = unicodedata.normalize("NFKC", text)
-            else:  # casefold works per character: replacing these ("ß" -> "ss") is all it adds
+            else:  # _NEEDS_EXPAND
                 chars = list(set(text))
                 codes = np.fromiter(map(ord, chars), dtype=np.intp, count=len(chars))
                 expand = (_table()[codes] & np.uint64(_EXPAND_BIT)) != 0
-                for char in itertools.compress(chars, expand.tolist()):
-                    texts[row] = texts[row].replace(char, char.casefold())
+                texts[row] = _expand_casefolds(text, itertools.compress(chars, expand.tolist()))
         settled[rows] = 1
         again, again_offsets, flags[rows] = _core_ngram_hashes(
             [texts[row] for row in rows.tolist()], settled[rows], ngram, seed)
