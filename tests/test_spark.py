@@ -238,6 +238,28 @@ def test_jsonl_bom_on_any_line_read_as_the_local_reader_does(spark: Any, seeds_d
     assert json.loads(local_out)["relation"] == "reuse"
 
 
+def test_jsonl_lines_end_at_newlines_only_as_in_the_local_reader(
+        spark: Any, seeds_dir: Path, tmp_path: Path) -> None:
+    """Spark's text source would also end lines at a lone carriage return; the local reader
+    does not (JSON never holds a raw one), so a lone CR joins two records into one bad line."""
+    texts = [p.read_text(encoding="utf-8") for p in sorted(seeds_dir.glob("*.txt"))]
+    records = [json.dumps({"id": seed, "text": text}).encode()
+               for seed, text in zip("abcde", texts, strict=True)]
+    crawl = tmp_path / "mac.jsonl"
+    crawl.write_bytes(records[0] + b"\r\n" + records[1] + b"\n"
+                      + records[2] + b"\r" + records[4] + b"\n"  # line 3: c and e, one bad line
+                      + records[3] + b"\r\n")
+    runner = CliRunner()
+    options = ["--on-error", "skip", "--format", "jsonl", str(crawl)]
+    local = runner.invoke(cli, ["cluster", *options])
+    remote = runner.invoke(cli, ["cluster", "--engine", "spark", *options])
+    assert local.exit_code == remote.exit_code == 0, remote.output
+    assert f"{crawl}:3:" in local.stderr and f"{crawl}:3:" in remote.stderr
+    assert "1 bad record(s) skipped" in remote.stderr
+    assert remote.stdout == local.stdout
+    assert [c["members"] for c in map(json.loads, local.stdout.splitlines())] == [["b", "d"]]
+
+
 def test_corrupt_gzip_is_a_bad_file_as_in_the_local_reader(spark: Any, seeds_dir: Path,
                                                            tmp_path: Path) -> None:
     """A gzip that fails mid-stream (zlib.error) is one unreadable file in both engines."""

@@ -226,7 +226,8 @@ def read_parsed(spark: SparkSession, files: list[InputFile], fields: Fields) -> 
     if jsonl:
         # Cast to binary: Spark's text source keeps each line's raw bytes, so they are decoded
         # here exactly as the local reader does (UTF-8, else cp1252), not replaced by the JVM.
-        lines = spark.read.text(jsonl).select(
+        # Lines end at "\n" only, as locally; by default Spark also ends them at a lone "\r".
+        lines = spark.read.option("lineSep", "\n").text(jsonl).select(
             F.col("value").cast("binary").alias("value"),
             F.col("_metadata.file_path").alias("path"),
             F.col("_metadata.file_block_start").alias("block"),
