@@ -40,6 +40,19 @@ def spark() -> Iterator[Any]:
     spark.stop()
 
 
+def test_a_local_session_gets_a_quarter_of_memory_as_heap(spark: Any) -> None:
+    """Spark's 1 GiB default heap ran out caching a 100,000-article crawl in local mode."""
+    from dedup.spark import _local_heap
+
+    if "SPARK_DRIVER_MEMORY" in os.environ:
+        pytest.skip("SPARK_DRIVER_MEMORY is set: the user's heap wins")
+    total_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    assert _local_heap() == f"{max(1, int(total_gib // 4))}g"
+    assert spark.sparkContext.getConf().get("spark.driver.memory") == _local_heap()
+    heap = spark.sparkContext._jvm.java.lang.Runtime.getRuntime().maxMemory()
+    assert heap > 0.8 * int(_local_heap()[:-1]) * 2**30  # the JVM was started with it
+
+
 def _both(args: list[str], paths: list[str]) -> tuple[str, str]:
     runner = CliRunner()
     local = runner.invoke(cli, [*args, "--format", "jsonl", *paths])

@@ -30,10 +30,31 @@ Warn = Callable[[str], None]
 _MAX_REPORTED = 1000  # bad records listed one by one; the rest are only counted
 
 
-def session(master: str | None = None, app: str = "dedup") -> SparkSession:
+def _local_heap() -> str:
+    """A local run's JVM heap: a quarter of physical memory, at least 1 GiB (Spark's default).
+
+    In ``local[N]`` the executors live in the driver, and Spark's 1 GiB default ran out of heap
+    caching a 100,000-article crawl on a 24 GiB machine.
+    """
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # no sysconf (Windows): keep the default
+        return "1g"
+    return f"{max(1, total // 4 // 2**30)}g"
+
+
+def session(master: str | None = None, app: str = "dedup",
+            conf: dict[str, str] | None = None) -> SparkSession:
     """Start (or join) a SparkSession; ``local[N]`` with N cores unless a master is given.
 
-    Under ``spark-submit`` (or with ``--master``) the usual Spark settings apply.
+    Under ``spark-submit`` (or with ``--master``) the usual Spark settings apply. A local master
+    gets ``2N`` shuffle partitions, no UI, and a JVM heap of a quarter of physical memory
+    unless ``SPARK_DRIVER_MEMORY`` is set.
+
+    Args:
+        master: Spark master URL.
+        app: Application name.
+        conf: Further Spark settings, applied last (a new session only).
     """
     from pyspark.sql import SparkSession
 
@@ -51,8 +72,12 @@ def session(master: str | None = None, app: str = "dedup") -> SparkSession:
         builder = (builder.config("spark.sql.shuffle.partitions", str(2 * cores))
                    .config("spark.ui.enabled", "false")
                    .config("spark.ui.showConsoleProgress", "false"))
+        if "SPARK_DRIVER_MEMORY" not in os.environ:
+            builder = builder.config("spark.driver.memory", _local_heap())
         if "PYSPARK_PYTHON" not in os.environ:
             os.environ["PYSPARK_PYTHON"] = sys.executable  # workers run in this environment
+    for key, value in (conf or {}).items():
+        builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark
