@@ -57,16 +57,18 @@ def _tree_rss(pid: int) -> int:
 
 def measure(cmd: list[str], out: Path) -> dict[str, float]:
     start = time.perf_counter()
-    with out.open("w") as sink:
-        proc = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.PIPE, text=True,
+    log = out.with_suffix(".stderr")
+    with out.open("w") as sink, log.open("w") as err:
+        # stderr goes to a file: a pipe read only at the end fills and stalls a chatty JVM.
+        proc = subprocess.Popen(cmd, stdout=sink, stderr=err, text=True,
                                 env={**os.environ, "SPARK_LOCAL_IP": "127.0.0.1"})
         peak = 0
         while proc.poll() is None:
             peak = max(peak, _tree_rss(proc.pid))
             time.sleep(0.2)
-        stderr = proc.stderr.read() if proc.stderr else ""
+    stderr = log.read_text(errors="replace")
     if proc.returncode:
-        raise SystemExit(f"{cmd} failed:\n{stderr[-3000:]}")
+        raise SystemExit(f"{cmd} failed (whole log: {log}):\n{stderr[-3000:]}")
     info = {"wall_s": round(time.perf_counter() - start, 1), "peak_mib": round(peak / 2**20)}
     for line in stderr.splitlines():
         if line.startswith("BENCH "):
@@ -76,17 +78,12 @@ def measure(cmd: list[str], out: Path) -> dict[str, float]:
 
 def inner_spark(path: str, sentence_threshold: float) -> None:
     """Run the Spark engine in this process with the UI on, and report its shuffle bytes."""
-    from pyspark.sql import SparkSession
-
     from dedup.config import Config
     from dedup.read import Fields
     from dedup.spark import run, session
 
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    SparkSession.builder.master("local[2]").config("spark.ui.enabled", "true").config(
-        "spark.ui.showConsoleProgress", "false").config(
-        "spark.sql.shuffle.partitions", "8").getOrCreate()
-    spark = session()
+    spark = session("local[2]", conf={"spark.ui.enabled": "true",
+                                      "spark.sql.shuffle.partitions": "8"})
     result = run(spark, (path,), Config(sentence_threshold=sentence_threshold), Fields())
     from dedup.report import write
 
