@@ -8,7 +8,8 @@ Articles come from ``bench/newsgen.py`` (~670 words, 15% syndicated copies). The
 one size (each backend and setting) are built together, each batch of 500 profiled once and
 stored with ``add_profiles`` in each (``add_per_s`` is that rate per index: profiling shared,
 keys and writes not); then ``check`` latency (p50/p99 over PROBES new
-articles) and sustained ``check_and_add`` throughput over fresh articles are measured, and the
+articles) and sustained ``check_and_add`` throughput over fresh articles, one at a time and in
+batches of BATCH with ``check_and_add_many``, are measured, and the
 size on disk (SQLite file + WAL; Redis ``used_memory``) divided by the articles stored.
 Two settings: the defaults (sentence-level LSH at 0.3, as ``dedup cluster``), and ``docs``, a
 document-level pre-filter (sentence-level threshold 0.9, so only near-copies of sentences are
@@ -41,6 +42,7 @@ from newsgen import articles
 
 SIZES = [int(s) for s in os.environ.get("DEDUP_BENCH_SIZES", "10000").split(",")]
 PROBES = int(os.environ.get("DEDUP_BENCH_PROBES", "200"))
+BATCH = int(os.environ.get("DEDUP_BENCH_BATCH", "100"))
 SETTINGS = {"default": Config(), "docs": Config(sentence_threshold=0.9)}
 BACKENDS = os.environ.get("DEDUP_BENCH_BACKENDS", "sqlite,redis").split(",")
 _built: dict[tuple[str, str, int], tuple[Index, float, list[Document]]] = {}
@@ -142,6 +144,32 @@ def test_check_and_add_throughput(benchmark: Any, backend: str, size: int,
     _report(benchmark, backend=backend, setting="docs", size=size,
             check_and_add_per_s=round(len(latencies) / sum(latencies)),
             p50_ms=round(float(ms[0]), 2), p99_ms=round(float(ms[1]), 2))
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("setting", list(SETTINGS))
+@pytest.mark.parametrize("backend", [b if b != "redis" else pytest.param(b, marks=pytest.mark.redis)
+                                     for b in BACKENDS])
+def test_check_and_add_batches(benchmark: Any, backend: str, setting: str, size: int,
+                               request: pytest.FixtureRequest, corpus: dict[int, list[Document]],
+                               tmp_path_factory: pytest.TempPathFactory) -> None:
+    """``check_and_add_many`` over fresh articles in batches of BATCH (a consumer's poll)."""
+    index, _, rest = _index(backend, setting, size, request, corpus,
+                            tmp_path_factory.getbasetemp())
+    fresh = rest[PROBES + 1000:PROBES + 2000]  # after the one-at-a-time test's articles
+    batches = [fresh[i:i + BATCH] for i in range(0, len(fresh), BATCH)]
+    seconds: list[float] = []
+
+    def one() -> None:
+        batch = batches[len(seconds)]
+        start = time.perf_counter()
+        index.check_and_add_many(batch)
+        seconds.append(time.perf_counter() - start)
+
+    benchmark.pedantic(one, rounds=len(batches), iterations=1)
+    _report(benchmark, backend=backend, setting=setting, size=size, batch=BATCH,
+            check_and_add_per_s=round(len(fresh) / sum(seconds)),
+            batch_p50_ms=round(float(np.percentile(seconds, 50)) * 1000, 1))
 
 
 @pytest.mark.redis
