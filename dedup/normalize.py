@@ -76,14 +76,17 @@ def content_terms(sentence: str) -> dict[str, float]:
     Returns:
         A mapping from term (stem, number, name or CJK bigram) to its weight.
     """
-    text = unicodedata.normalize("NFKC", sentence).casefold()
     terms: dict[str, float] = {}
-    for run in _CJK.findall(text):
-        for i in range(max(1, len(run) - 1)):
-            terms[run[i : i + 2]] = rarity(run[i : i + 2])
-    for word in _WORD.findall(_CJK.sub(" ", text)):
+    if sentence.isascii():  # NFKC leaves ASCII alone, casefold is lower, and there is no CJK
+        words = _WORD.findall(sentence.lower())
+    else:
+        text = unicodedata.normalize("NFKC", sentence).casefold()
+        for run in _CJK.findall(text):
+            for i in range(max(1, len(run) - 1)):
+                terms[run[i : i + 2]] = rarity(run[i : i + 2])
+        words = _WORD.findall(_CJK.sub(" ", text))
+    for word in words:
         found = _term(word)
-        if found is not None:
-            term, weight = found
-            terms[term] = max(weight, terms.get(term, 0.0))
+        if found is not None and found[1] > terms.get(found[0], 0.0):
+            terms[found[0]] = found[1]
     return terms

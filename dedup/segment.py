@@ -9,6 +9,7 @@ ends a sentence. Replacing one character by one character keeps all offsets vali
 
 from __future__ import annotations
 
+import ctypes
 import re
 
 import blingfire
@@ -20,6 +21,7 @@ Span = tuple[int, int]
 _TERMINAL = frozenset('.!?:;"”’)»。！？')
 _LINE = re.compile(r"[^\n]+")
 _CJK_STOP = re.compile(r"(?<=[。！？])")
+_TEXT_TO_SENTENCES = blingfire.blingfire.TextToSentences  # int (char*, int, char*, int)
 
 
 def _unwrap(text: str) -> str:
@@ -34,7 +36,21 @@ def _unwrap(text: str) -> str:
     return "".join(chars)
 
 
-def _split(line: str) -> list[Span]:
+def _blingfire(line: str, out: ctypes.Array[ctypes.c_char]) -> str:
+    """Run blingfire's ``text_to_sentences``, writing into a buffer the caller reuses.
+
+    The library's wrapper makes a new ctypes buffer type per call (~20 us, a third of
+    segmenting a news line); ``out`` must hold twice the line's UTF-8 length.
+    """
+    data = line.encode()
+    size = _TEXT_TO_SENTENCES(ctypes.c_char_p(data), ctypes.c_int(len(data)), out,
+                              ctypes.c_int(len(out)))
+    if size < 0 or size > len(out):
+        return ""  # blingfire failed; the wrapper returns "" too
+    return ctypes.string_at(out, size).split(b"\0", 1)[0].decode()
+
+
+def _split(line: str, out: ctypes.Array[ctypes.c_char]) -> list[Span]:
     """Sentence spans of one line; blingfire splits, ``str.find`` recovers the offsets.
 
     blingfire's own offset API maps UTF-8 offsets back in a Python loop over every byte,
@@ -43,7 +59,7 @@ def _split(line: str) -> list[Span]:
     """
     spans: list[Span] = []
     cursor = 0
-    for sentence in blingfire.text_to_sentences(line).split("\n"):
+    for sentence in _blingfire(line, out).split("\n"):
         sentence = sentence.strip()
         if not sentence:
             continue
@@ -65,10 +81,11 @@ def sentences(text: str) -> list[Span]:
         ``(start, end)`` character offsets such that ``text[start:end]`` is one sentence.
     """
     spans: list[Span] = []
+    out = ctypes.create_string_buffer(2 * len(text.encode()) + 16)  # one buffer for all lines
     for line in _LINE.finditer(_unwrap(text)):
         base = line.start()
         for piece in _CJK_STOP.split(line.group()) if "。" in line.group() else [line.group()]:
             if piece.strip():
-                spans.extend((base + start, base + end) for start, end in _split(piece))
+                spans.extend((base + start, base + end) for start, end in _split(piece, out))
             base += len(piece)
     return spans

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from dedup.normalize import content_terms, rarity
 
 
@@ -24,3 +27,9 @@ def test_rare_names_outweigh_common_words() -> None:
 
 def test_cjk_text_gives_character_bigrams() -> None:
     assert set(content_terms("印度购买")) == {"印度", "度购", "购买"}
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=80))
+def test_ascii_shortcut_agrees_with_the_unicode_path(sentence: str) -> None:
+    # A trailing em dash is no word, but sends the sentence down the NFKC/casefold path.
+    assert content_terms(sentence) == content_terms(sentence + " \u2014")
