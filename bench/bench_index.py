@@ -45,6 +45,8 @@ PROBES = int(os.environ.get("DEDUP_BENCH_PROBES", "200"))
 BATCH = int(os.environ.get("DEDUP_BENCH_BATCH", "100"))
 SETTINGS = {"default": Config(), "docs": Config(sentence_threshold=0.9)}
 BACKENDS = os.environ.get("DEDUP_BENCH_BACKENDS", "sqlite,redis").split(",")
+BACKEND_PARAMS = [pytest.param(b, marks=pytest.mark.redis) if b == "redis" else b
+                  for b in BACKENDS]
 _built: dict[tuple[str, str, int], tuple[Index, float, list[Document]]] = {}
 
 
@@ -94,8 +96,7 @@ def _report(benchmark: Any, **figures: Any) -> None:
 
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("setting", list(SETTINGS))
-@pytest.mark.parametrize("backend", [b if b != "redis" else pytest.param(b, marks=pytest.mark.redis)
-                                     for b in BACKENDS])
+@pytest.mark.parametrize("backend", BACKEND_PARAMS)
 def test_check(benchmark: Any, backend: str, setting: str, size: int,
                request: pytest.FixtureRequest, corpus: dict[int, list[Document]],
                tmp_path_factory: pytest.TempPathFactory) -> None:
@@ -121,8 +122,7 @@ def test_check(benchmark: Any, backend: str, setting: str, size: int,
 
 
 @pytest.mark.parametrize("size", SIZES)
-@pytest.mark.parametrize("backend", [b if b != "redis" else pytest.param(b, marks=pytest.mark.redis)
-                                     for b in BACKENDS])
+@pytest.mark.parametrize("backend", BACKEND_PARAMS)
 def test_check_and_add_throughput(benchmark: Any, backend: str, size: int,
                                   request: pytest.FixtureRequest,
                                   corpus: dict[int, list[Document]],
@@ -148,8 +148,7 @@ def test_check_and_add_throughput(benchmark: Any, backend: str, size: int,
 
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("setting", list(SETTINGS))
-@pytest.mark.parametrize("backend", [b if b != "redis" else pytest.param(b, marks=pytest.mark.redis)
-                                     for b in BACKENDS])
+@pytest.mark.parametrize("backend", BACKEND_PARAMS)
 def test_check_and_add_batches(benchmark: Any, backend: str, setting: str, size: int,
                                request: pytest.FixtureRequest, corpus: dict[int, list[Document]],
                                tmp_path_factory: pytest.TempPathFactory) -> None:

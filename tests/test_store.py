@@ -22,6 +22,7 @@ from dedup.config import Config
 from dedup.engine import run
 from dedup.read import Document, read_documents
 from dedup.store import Busy, IncompatibleIndex, Index, stored_config
+from dedup.store.sqlite import CHECKPOINT_PAGES, SQLiteBackend
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = Config()
@@ -253,6 +254,20 @@ def test_sqlite_second_writer_waits_then_fails_clearly(tmp_path: Path) -> None:
         holder.close()
     with Index.open(path, CONFIG) as index:
         assert index.add(_seeds()[0]) is True
+
+
+def test_sqlite_wal_is_checkpointed_rarely_and_folded_back_on_close(tmp_path: Path) -> None:
+    path = tmp_path / "index.db"
+    with Index.open(str(path), CONFIG) as index:
+        for doc in synthetic(150, 3):
+            index.add(doc)  # one commit each, as `dedup filter` stores
+        assert isinstance(index.backend, SQLiteBackend)
+        _, frames, _ = index.backend.db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        assert 1000 < frames < CHECKPOINT_PAGES  # SQLite's default would have reset it by 1,000
+    assert not Path(f"{path}-wal").exists()
+    with Index.open(str(path), CONFIG) as index:
+        assert index.stats()["documents"] == 150
+        assert index.audit() == []
 
 
 def _dedup(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
