@@ -264,10 +264,14 @@ def test_sqlite_wal_is_checkpointed_rarely_and_folded_back_on_close(tmp_path: Pa
         assert isinstance(index.backend, SQLiteBackend)
         _, frames, _ = index.backend.db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         assert 1000 < frames < CHECKPOINT_PAGES  # SQLite's default would have reset it by 1,000
+        before = index.stats()
+        assert before["wal_bytes"] > 1000 * 4096
     assert not Path(f"{path}-wal").exists()
     with Index.open(str(path), CONFIG) as index:
-        assert index.stats()["documents"] == 150
-        assert index.audit() == []
+        after = index.stats()
+        assert after["documents"] == 150 and index.audit() == []
+    # The size counts the committed database, whether or not the WAL was folded back yet.
+    assert after["size_bytes"] == before["size_bytes"] == path.stat().st_size
 
 
 def _dedup(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:

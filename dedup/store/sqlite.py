@@ -176,14 +176,20 @@ class SQLiteBackend:
         return self._delete(rows.fetchall())
 
     def stats(self) -> dict[str, Any]:
-        """Return documents, days and the bytes of the database and its WAL."""
+        """Return documents, days, the database's bytes and, apart, the WAL file's.
+
+        ``size_bytes`` is the committed database (pages times page size), what the file holds
+        once the WAL is folded back; the WAL (up to :data:`CHECKPOINT_PAGES` pages) is transient.
+        """
         documents, days = self.db.execute("SELECT COUNT(*), COUNT(DISTINCT day) FROM docs"
                                           ).fetchone()
-        size = sum(os.path.getsize(p) for p in (self.path, self.path + "-wal")
-                   if os.path.exists(p))
+        pages = self.db.execute("PRAGMA page_count").fetchone()[0]
+        page_size = self.db.execute("PRAGMA page_size").fetchone()[0]
+        wal = self.path + "-wal"
         keys = self.db.execute("SELECT COUNT(*) FROM keys").fetchone()[0]
         return {"backend": "sqlite", "documents": documents, "days": days, "keys": keys,
-                "size_bytes": size}
+                "size_bytes": pages * page_size,
+                "wal_bytes": os.path.getsize(wal) if os.path.exists(wal) else 0}
 
     def ids(self) -> Iterator[str]:
         """Yield stored ids in arrival order."""

@@ -1,0 +1,120 @@
+"""A persistent index at scale: build N articles, then check latency and check_and_add rate.
+
+    python bench/index_scale.py --docs 1000000 --sentence-threshold 0.9 --path /big/disk/ix.db
+
+``bench/bench_index.py`` holds its corpus and profiles in one process, which is fine at 10k
+and 100k; this script streams: ``bench/newsgen.py`` articles are profiled in chunks by
+``--workers`` processes (at most two chunks in flight per worker, so memory stays flat) and
+stored by this process with ``Index.add_profiles`` in batches of ``--batch``. Then, as
+``bench_index.py`` measures them, ``check`` latency over ``--probes`` new articles and
+``check_and_add`` one at a time over 1,000 more, and bytes per article on disk. A ``--path``
+that exists is reused (its build is skipped), so the measurements can be repeated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from newsgen import articles
+
+from dedup.config import Config
+from dedup.read import Document
+from dedup.store import Index
+from dedup.verify import Profile, profiles
+
+_CHUNK = 2000
+
+
+def _profiled(docs: Iterator[Document], config: Config, workers: int) -> Iterator[Profile]:
+    """Profiles of ``docs`` in order, made by ``workers`` processes a chunk at a time."""
+    with ProcessPoolExecutor(workers) as pool:
+        pending: deque[Future[list[Profile]]] = deque()
+        while True:
+            while len(pending) < 2 * workers:
+                chunk = list(itertools.islice(docs, _CHUNK))
+                if not chunk:
+                    break
+                pending.append(pool.submit(profiles, chunk, config))
+            if not pending:
+                return
+            yield from pending.popleft().result()
+
+
+def _build(index: Index, docs: Iterator[Document], config: Config, workers: int,
+           batch: int, total: int) -> None:
+    started = last = time.perf_counter()
+    stored = 0
+    profs = _profiled(docs, config, workers)
+    while chunk := list(itertools.islice(profs, batch)):
+        index.add_profiles(chunk)
+        stored += len(chunk)
+        if stored % 50_000 < batch or stored == total:
+            now = time.perf_counter()
+            print(f"  {stored:,} stored, {now - started:,.0f} s, "
+                  f"{50_000 / (now - last) if stored % 50_000 < batch else 0:,.0f}/s lately, "
+                  f"load {os.getloadavg()[0]:.1f}", flush=True)
+            last = now
+    print(f"built {stored:,} in {time.perf_counter() - started:,.0f} s "
+          f"({stored / (time.perf_counter() - started):,.0f}/s, profiling included)", flush=True)
+
+
+def _latencies(call: Callable[[Document], object], docs: list[Document]) -> np.ndarray:
+    out = []
+    for doc in docs:
+        start = time.perf_counter()
+        call(doc)
+        out.append(time.perf_counter() - start)
+    return np.array(out) * 1000
+
+
+def main() -> int:
+    """Build (or reuse) one SQLite index and print its figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--docs", type=int, default=100_000)
+    parser.add_argument("--path", required=True, help="index file (kept; reused if present)")
+    parser.add_argument("--sentence-threshold", type=float, default=Config().sentence_threshold)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--probes", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    config = Config(sentence_threshold=args.sentence_threshold)
+    stream = (Document(a["id"], a["text"], a["date"]) for a in articles(args.docs + args.probes
+                                                                         + 1000, args.seed))
+    with Index.open(args.path, config) as index:
+        have = index.stats()["documents"]
+        if have == 0:
+            _build(index, itertools.islice(stream, args.docs), config, args.workers, args.batch,
+                   args.docs)
+        elif have != args.docs:
+            print(f"{args.path} holds {have:,} articles, not {args.docs:,}", file=sys.stderr)
+            return 2
+        else:
+            for _ in itertools.islice(stream, args.docs):
+                pass
+        rest = list(stream)
+        check = _latencies(index.check, rest[:args.probes])
+        added = _latencies(index.check_and_add, rest[args.probes:])
+        stats = index.stats()
+    print(f"{args.docs:,} articles, sentence threshold {args.sentence_threshold}: check p50 "
+          f"{np.percentile(check, 50):.2f} ms, p99 {np.percentile(check, 99):.2f} ms; "
+          f"check_and_add {len(added) / added.sum() * 1000:.0f}/s (p50 "
+          f"{np.percentile(added, 50):.2f} ms, p99 {np.percentile(added, 99):.2f} ms); "
+          f"{stats['bytes_per_document']:,} bytes/article, {stats['keys']:,} keys; "
+          f"load {os.getloadavg()[0]:.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
