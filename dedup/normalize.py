@@ -48,10 +48,29 @@ MIN_WEIGHT = 0.5
 _ZIPF_CEILING = 7.0
 
 
+@lru_cache(maxsize=1)
+def _frequencies() -> dict[str, float]:
+    return wordfreq.get_frequency_dict("en", wordlist="large")
+
+
+def _zipf(word: str) -> float:
+    """Return ``wordfreq.zipf_frequency(word, "en", wordlist="large")``, faster.
+
+    Plain lowercase ASCII words are their own single token, so they skip wordfreq's tokenizer
+    and are looked up in its list directly (whose frequencies are already rounded). The
+    tokenizer was a quarter of profiling an article in a fresh process, where every word is new
+    (``dedup index check``, Spark workers, the first minutes of ``dedup filter``).
+    """
+    if not (word.isascii() and word.isalpha() and word.islower()):
+        return wordfreq.zipf_frequency(word, "en", wordlist="large")
+    freq = max(_frequencies().get(word, 0.0), wordfreq.zipf_to_freq(0.0))
+    return round(wordfreq.freq_to_zipf(freq), 2)
+
+
 @lru_cache(maxsize=1 << 18)
 def rarity(word: str) -> float:
     """Return the background rarity weight of a (case-folded) word: ``7 - zipf``, at least 0.5."""
-    return max(MIN_WEIGHT, _ZIPF_CEILING - wordfreq.zipf_frequency(word, "en", wordlist="large"))
+    return max(MIN_WEIGHT, _ZIPF_CEILING - _zipf(word))
 
 
 @lru_cache(maxsize=1 << 18)

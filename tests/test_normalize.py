@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import random
+import string
+
+import wordfreq
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dedup.normalize import content_terms, rarity
+from dedup.normalize import _frequencies, _zipf, content_terms, rarity
 
 
 def test_stopwords_dropped_and_words_stemmed() -> None:
@@ -33,3 +37,14 @@ def test_cjk_text_gives_character_bigrams() -> None:
 def test_ascii_shortcut_agrees_with_the_unicode_path(sentence: str) -> None:
     # A trailing em dash is no word, but sends the sentence down the NFKC/casefold path.
     assert content_terms(sentence) == content_terms(sentence + " \u2014")
+
+
+def test_zipf_without_the_tokenizer_equals_wordfreq() -> None:
+    # Every plain lowercase word of wordfreq's list, and strings it does not hold.
+    rng = random.Random(5)
+    words = [w for w in _frequencies() if w.isascii() and w.isalpha() and w.islower()]
+    words += ["".join(rng.choices(string.ascii_lowercase, k=rng.randint(2, 14)))
+              for _ in range(5000)]
+    words += ["peskov", "tejas", "Tejas", "2024", "co-op", "naïve", "l'état", "x"]
+    assert [_zipf(w) for w in words] == [wordfreq.zipf_frequency(w, "en", wordlist="large")
+                                         for w in words]
