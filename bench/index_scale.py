@@ -40,6 +40,10 @@ from dedup.verify import Profile, profiles
 _CHUNK = 2000
 
 
+def _documents(n: int, seed: int) -> Iterator[Document]:
+    return (Document(a["id"], a["text"], a["date"]) for a in articles(n, seed))
+
+
 def _profiled(docs: Iterator[Document], config: Config, workers: int) -> Iterator[Profile]:
     """Profiles of ``docs`` in order, made by ``workers`` processes a chunk at a time."""
     with ProcessPoolExecutor(workers) as pool:
@@ -56,18 +60,17 @@ def _profiled(docs: Iterator[Document], config: Config, workers: int) -> Iterato
 
 
 def _build(index: Index, docs: Iterator[Document], config: Config, workers: int,
-           batch: int, total: int) -> None:
+           batch: int) -> None:
     started = last = time.perf_counter()
     stored = 0
     profs = _profiled(docs, config, workers)
     while chunk := list(itertools.islice(profs, batch)):
         index.add_profiles(chunk)
         stored += len(chunk)
-        if stored % 50_000 < batch or stored == total:
+        if stored % 50_000 < batch:
             now = time.perf_counter()
-            print(f"  {stored:,} stored, {now - started:,.0f} s, "
-                  f"{50_000 / (now - last) if stored % 50_000 < batch else 0:,.0f}/s lately, "
-                  f"load {os.getloadavg()[0]:.1f}", flush=True)
+            print(f"  {stored:,} stored, {now - started:,.0f} s, {50_000 / (now - last):,.0f}/s "
+                  f"lately, load {os.getloadavg()[0]:.1f}", flush=True)
             last = now
     print(f"built {stored:,} in {time.perf_counter() - started:,.0f} s "
           f"({stored / (time.perf_counter() - started):,.0f}/s, profiling included)", flush=True)
@@ -94,13 +97,11 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     config = Config(sentence_threshold=args.sentence_threshold)
-    stream = (Document(a["id"], a["text"], a["date"])
-              for a in articles(args.docs + 2 * args.probes + 1000, args.seed))
+    stream = _documents(args.docs + 2 * args.probes + 1000, args.seed)
     with Index.open(args.path, config) as index:
         have = index.stats()["documents"]
         if have == 0:
-            _build(index, itertools.islice(stream, args.docs), config, args.workers, args.batch,
-                   args.docs)
+            _build(index, itertools.islice(stream, args.docs), config, args.workers, args.batch)
         elif have != args.docs:
             print(f"{args.path} holds {have:,} articles, not {args.docs:,}", file=sys.stderr)
             return 2
@@ -111,8 +112,7 @@ def main() -> int:
         check = _latencies(index.check, rest[:args.probes])
         added = _latencies(index.check_and_add, rest[args.probes:args.probes + 1000])
         stats = index.stats()
-        profiles([Document(a["id"], a["text"], a["date"])
-                  for a in articles(2000, args.seed + 1)], config)
+        profiles(list(_documents(2000, args.seed + 1)), config)  # warms the term caches
         assert isinstance(index.backend, SQLiteBackend)
         index.backend.db.execute("SELECT COUNT(*) FROM keys").fetchone()
         warm = _latencies(index.check, rest[args.probes + 1000:])
