@@ -261,11 +261,12 @@ def test_sqlite_wal_is_checkpointed_rarely_and_folded_back_on_close(tmp_path: Pa
     with Index.open(str(path), CONFIG) as index:
         for doc in synthetic(150, 3):
             index.add(doc)  # one commit each, as `dedup filter` stores
+        before = index.stats()  # most committed pages are still only in the WAL
+        assert before["wal_bytes"] > 1000 * 4096
+        assert before["size_bytes"] > path.stat().st_size
         assert isinstance(index.backend, SQLiteBackend)
         _, frames, _ = index.backend.db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         assert 1000 < frames < CHECKPOINT_PAGES  # SQLite's default would have reset it by 1,000
-        before = index.stats()
-        assert before["wal_bytes"] > 1000 * 4096
     assert not Path(f"{path}-wal").exists()
     with Index.open(str(path), CONFIG) as index:
         after = index.stats()
