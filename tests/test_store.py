@@ -21,8 +21,9 @@ from dedup.cli import cli
 from dedup.config import Config
 from dedup.engine import run
 from dedup.read import Document, read_documents
-from dedup.store import Busy, IncompatibleIndex, Index, stored_config
-from dedup.store.sqlite import CHECKPOINT_PAGES, SQLiteBackend
+from dedup.store import FORMAT, Busy, IncompatibleIndex, Index, stored_config
+from dedup.store import sqlite as sqlite_store
+from dedup.store.sqlite import CHECKPOINT_PAGES, SLICES, SQLiteBackend
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = Config()
@@ -177,6 +178,7 @@ def test_incompatible_settings_are_an_error(target: str) -> None:
 
 @pytest.mark.parametrize(("change", "message"), [
     ({"format": None}, "index format 1 was written by another version"),
+    ({"format": 2}, "index format 2 was written by another version"),
     ({"profiler": "0" * 16}, "other profiling code"),
 ])
 def test_index_of_another_version_is_refused(target: str, change: dict[str, str | None],
@@ -185,7 +187,7 @@ def test_index_of_another_version_is_refused(target: str, change: dict[str, str 
     with Index.open(target, CONFIG) as index:
         index.add(_seeds()[0])
         settings = index.backend.settings()
-        assert settings is not None and settings["format"] == 2
+        assert settings is not None and settings["format"] == FORMAT
         settings.update(change)
         settings = {k: v for k, v in settings.items() if v is not None}
         with index.backend.transaction(write=True):
@@ -273,6 +275,37 @@ def test_sqlite_wal_is_checkpointed_rarely_and_folded_back_on_close(tmp_path: Pa
         assert after["documents"] == 150 and index.audit() == []
     # The size counts the committed database, whether or not the WAL was folded back yet.
     assert after["size_bytes"] == before["size_bytes"] == path.stat().st_size
+
+
+def _table_keys(index: Index, table: str) -> list[int]:
+    assert isinstance(index.backend, SQLiteBackend)
+    return [row[0] for row in index.backend.db.execute(f"SELECT key FROM {table}")]
+
+
+def test_sqlite_moves_recent_keys_in_ranges_without_changing_answers(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    docs, probes = synthetic(40, 5), [Document(f"x{d.id}", d.text) for d in _seeds()]
+    with Index.open(str(tmp_path / "plain.db"), CONFIG) as plain:
+        plain.add_many(docs[:20] + _seeds() + docs[20:])
+        total = plain.stats()["keys"]
+        assert plain.stats()["recent_keys"] == total  # below the limit, nothing moves
+        expected = [plain.check(doc) for doc in probes]
+    monkeypatch.setattr(sqlite_store, "RECENT_KEYS", total // 2)
+    with Index.open(str(tmp_path / "moved.db"), CONFIG) as moved:
+        moved.add_many(docs[:20] + _seeds() + docs[20:])
+        stats = moved.stats()
+        assert stats["keys"] == total and 0 < stats["recent_keys"] <= total // 2
+        width = (1 << 64) // SLICES
+        ranges = {(key + (1 << 63)) // width for key in _table_keys(moved, "keys")}
+        assert ranges == set(range(len(ranges)))  # whole ranges, in order, until under the limit
+        assert not ranges & {(key + (1 << 63)) // width for key in _table_keys(moved, "recent")}
+        assert [moved.check(doc) for doc in probes] == expected
+        assert moved.remove(_seeds()[2].id) and moved.remove(docs[30].id)
+        assert moved.audit() == []  # includes: the merge row counts what recent holds
+        monkeypatch.setattr(sqlite_store, "RECENT_KEYS", 0)
+        moved.add(docs[0])  # already stored: nothing written, nothing moved
+        moved.add(Document("last", docs[0].text + " And one more sentence here."))
+        assert moved.stats()["recent_keys"] == 0 and moved.audit() == []
 
 
 def _dedup(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:

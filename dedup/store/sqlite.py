@@ -1,12 +1,22 @@
 """SQLite backend of the persistent index: one file, WAL, standard-library ``sqlite3``.
 
 Tables: ``settings`` (one JSON row), ``docs`` (seq, id, date, time, day, serialised profile and
-the document's keys as packed int64) with an index on ``day`` so expiry is a range, and
-``keys`` (key, seq) as a WITHOUT ROWID primary key, so a lookup is one B-tree probe per key.
-uint64 band keys are stored as signed int64. A write transaction is ``BEGIN IMMEDIATE``:
-many readers work while one writer writes; a second writer waits ``busy_timeout`` seconds
-and then fails with :class:`~dedup.store.base.Busy`. ``synchronous=NORMAL`` in WAL mode keeps
-every committed transaction when the process is killed (not on power loss).
+the document's keys as packed int64) with an index on ``day`` so expiry is a range, and the
+buckets, (key, seq) pairs as WITHOUT ROWID primary keys, in two tables: ``recent`` takes every
+new key and ``keys`` holds the rest, so a lookup is two B-tree probes per key. uint64 band keys
+are stored as signed int64.
+
+Keys are random, so filing one in a large B-tree rewrites a random leaf: at a million articles
+a batch rewrote most of the tree. New keys go to the small ``recent`` tree (its pages stay in
+the OS's cache); once it holds more than :data:`RECENT_KEYS`, a write moves one of
+:data:`SLICES` key ranges of it into ``keys`` in key order, which rewrites only that range's
+leaves, once for many keys. The ``merge`` row counts keys in ``recent`` and names the next
+range. A move is part of the write transaction that triggers it, so it is atomic with it.
+
+A write transaction is ``BEGIN IMMEDIATE``: many readers work while one writer writes; a
+second writer waits ``busy_timeout`` seconds and then fails with
+:class:`~dedup.store.base.Busy`. ``synchronous=NORMAL`` in WAL mode keeps every committed
+transaction when the process is killed (not on power loss).
 
 The WAL is copied back into the file every :data:`CHECKPOINT_PAGES` pages (SQLite's default is
 1,000). Each stored article dirties about a hundred random leaves of the keys B-tree; a rarer
@@ -28,7 +38,7 @@ import numpy as np
 
 from dedup.store.base import I64, Busy, Entry, NewEntry
 
-__all__ = ["CHECKPOINT_PAGES", "SQLiteBackend"]
+__all__ = ["CHECKPOINT_PAGES", "RECENT_KEYS", "SLICES", "SQLiteBackend"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -38,9 +48,20 @@ CREATE TABLE IF NOT EXISTS docs (
 CREATE INDEX IF NOT EXISTS docs_day ON docs (day);
 CREATE TABLE IF NOT EXISTS keys (key INTEGER NOT NULL, seq INTEGER NOT NULL,
     PRIMARY KEY (key, seq)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS recent (key INTEGER NOT NULL, seq INTEGER NOT NULL,
+    PRIMARY KEY (key, seq)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS merge (pending INTEGER NOT NULL, slice INTEGER NOT NULL);
+INSERT INTO merge SELECT 0, 0 WHERE NOT EXISTS (SELECT * FROM merge);
 """
+_TABLES = {"settings", "docs", "keys", "recent", "merge"}
 _DAY = 86400
 CHECKPOINT_PAGES = 20_000
+#: Keys ``recent`` holds before writes move ranges of it into ``keys`` (~36,000 articles at
+#: the ``docs`` setting; ~64 MB of B-tree).
+RECENT_KEYS = 4_000_000
+#: Key ranges ``recent`` is moved in: one move rewrites about 1/SLICES of ``keys``.
+SLICES = 16
+_BOTH = "SELECT key, seq FROM keys WHERE {0} UNION ALL SELECT key, seq FROM recent WHERE {0}"
 
 
 class SQLiteBackend:
@@ -59,7 +80,7 @@ class SQLiteBackend:
             self.db.execute(f"PRAGMA wal_autocheckpoint={CHECKPOINT_PAGES}")
             tables = {row[0] for row in self.db.execute(
                 "SELECT name FROM sqlite_master WHERE type='table'")}
-            if not {"settings", "docs", "keys"} <= tables:
+            if not tables >= _TABLES:
                 with self._locked("BEGIN IMMEDIATE"):
                     self.db.execute("PRAGMA journal_mode=WAL")
                     self.db.executescript("BEGIN IMMEDIATE;" + _SCHEMA + "COMMIT;")
@@ -114,8 +135,8 @@ class SQLiteBackend:
     def lookup(self, keys: I64) -> dict[int, list[int]]:
         """Return the seqs filed under each key that has any."""
         found: dict[int, list[int]] = {}
-        rows = self.db.execute("SELECT key, seq FROM keys WHERE key IN "
-                               "(SELECT value FROM json_each(?))", (json.dumps(keys.tolist()),))
+        rows = self.db.execute(_BOTH.format("key IN (SELECT value FROM json_each(?1))"),
+                               (json.dumps(keys.tolist()),))
         for key, seq in rows:
             found.setdefault(key, []).append(seq)
         return found
@@ -135,11 +156,7 @@ class SQLiteBackend:
         return dict(rows.fetchall())
 
     def write(self, new: Sequence[NewEntry]) -> None:
-        """Insert documents and their keys (the keys of the whole batch in key order).
-
-        Keys are random, so filing them in arrival order touches a random B-tree page per key;
-        sorted, consecutive keys mostly share pages.
-        """
+        """Insert documents and file their keys in ``recent`` (the whole batch in key order)."""
         keys, seqs = [], []
         for entry in new:
             cursor = self.db.execute(
@@ -151,15 +168,38 @@ class SQLiteBackend:
         if keys:
             key_column, seq_column = np.concatenate(keys), np.concatenate(seqs)
             order = np.lexsort((seq_column, key_column))
-            self.db.executemany("INSERT INTO keys VALUES (?, ?)",
+            self.db.executemany("INSERT INTO recent VALUES (?, ?)",
                                 zip(key_column[order].tolist(), seq_column[order].tolist(),
                                     strict=True))
+            self.db.execute("UPDATE merge SET pending = pending + ?", (len(key_column),))
+            for _ in range(SLICES):
+                if not self._merge_step():
+                    break
+
+    def _merge_step(self) -> bool:
+        """Move the next key range of ``recent`` into ``keys`` if ``recent`` is over its limit."""
+        pending, part = self.db.execute("SELECT pending, slice FROM merge").fetchone()
+        if pending <= RECENT_KEYS:
+            return False
+        width = (1 << 64) // SLICES
+        low = -(1 << 63) + part * width
+        span = (low, (1 << 63) - 1 if part == SLICES - 1 else low + width - 1)
+        self.db.execute("INSERT INTO keys SELECT key, seq FROM recent WHERE key BETWEEN ? AND ? "
+                        "ORDER BY key, seq", span)
+        moved = self.db.execute("DELETE FROM recent WHERE key BETWEEN ? AND ?", span).rowcount
+        self.db.execute("UPDATE merge SET pending = ?, slice = ?",
+                        (pending - moved, (part + 1) % SLICES))
+        return True
 
     def _delete(self, rows: list[tuple[int, bytes]]) -> int:
+        gone = 0
         for seq, blob in rows:
             keys = np.frombuffer(blob, dtype="<i8").tolist()
             self.db.executemany("DELETE FROM keys WHERE key = ? AND seq = ?",
                                 ((key, seq) for key in keys))
+            gone += self.db.executemany("DELETE FROM recent WHERE key = ? AND seq = ?",
+                                        ((key, seq) for key in keys)).rowcount
+        self.db.execute("UPDATE merge SET pending = pending - ?", (gone,))
         self.db.executemany("DELETE FROM docs WHERE seq = ?", ((seq,) for seq, _ in rows))
         return len(rows)
 
@@ -186,8 +226,10 @@ class SQLiteBackend:
         pages = self.db.execute("PRAGMA page_count").fetchone()[0]
         page_size = self.db.execute("PRAGMA page_size").fetchone()[0]
         wal = self.path + "-wal"
-        keys = self.db.execute("SELECT COUNT(*) FROM keys").fetchone()[0]
-        return {"backend": "sqlite", "documents": documents, "days": days, "keys": keys,
+        keys, recent = self.db.execute("SELECT (SELECT COUNT(*) FROM keys), "
+                                       "(SELECT COUNT(*) FROM recent)").fetchone()
+        return {"backend": "sqlite", "documents": documents, "days": days,
+                "keys": keys + recent, "recent_keys": recent,
                 "size_bytes": pages * page_size,
                 "wal_bytes": os.path.getsize(wal) if os.path.exists(wal) else 0}
 
@@ -199,11 +241,16 @@ class SQLiteBackend:
     def audit(self) -> list[str]:
         """Check SQLite's integrity and that buckets and documents agree."""
         problems = [row[0] for row in self.db.execute("PRAGMA quick_check") if row[0] != "ok"]
-        dangling = self.db.execute("SELECT COUNT(*) FROM keys WHERE seq NOT IN "
-                                   "(SELECT seq FROM docs)").fetchone()[0]
+        dangling = self.db.execute(f"SELECT COUNT(*) FROM ({_BOTH.format('true')}) "
+                                   "WHERE seq NOT IN (SELECT seq FROM docs)").fetchone()[0]
         if dangling:
             problems.append(f"{dangling} keys of missing documents")
-        filed = dict(self.db.execute("SELECT seq, COUNT(*) FROM keys GROUP BY seq").fetchall())
+        pending, recent = self.db.execute("SELECT pending, (SELECT COUNT(*) FROM recent) "
+                                          "FROM merge").fetchone()
+        if pending != recent:
+            problems.append(f"merge counts {pending} recent keys, recent holds {recent}")
+        filed = dict(self.db.execute(f"SELECT seq, COUNT(*) FROM ({_BOTH.format('true')}) "
+                                     "GROUP BY seq").fetchall())
         for seq, doc_id, blob in self.db.execute("SELECT seq, id, keys FROM docs"):
             if filed.get(seq, 0) != len(blob) // 8:
                 problems.append(f"document {doc_id!r}: {filed.get(seq, 0)} of "
