@@ -25,9 +25,10 @@ from dedup.store import Busy, IncompatibleIndex, Index, stored_config
 __all__ = ["filter_command", "index_group", "parse_duration"]
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-#: Articles per transaction of ``dedup index add``. Each batch rewrites the B-tree leaves its
-#: keys fall in, so larger batches share more of them: storing 60,000 profiled articles ran at
-#: 906 and 1,045/s in batches of 5,000 against 581 and 745/s in batches of 500.
+#: Articles per transaction of ``dedup index add``. Measured with the one-table key layout
+#: (format 2), where each batch rewrote the B-tree leaves its keys fell in: storing 60,000
+#: profiled articles ran at 906 and 1,045/s in batches of 5,000 against 581 and 745/s in
+#: batches of 500. Not measured again since new keys go to the small ``recent`` table.
 _BATCH = 5000
 
 

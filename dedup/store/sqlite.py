@@ -19,10 +19,10 @@ second writer waits ``busy_timeout`` seconds and then fails with
 transaction when the process is killed (not on power loss).
 
 The WAL is copied back into the file every :data:`CHECKPOINT_PAGES` pages (SQLite's default is
-1,000). Each stored article dirties about a hundred random leaves of the keys B-tree; a rarer
-checkpoint writes a page once for many commits instead of once for every few. The price is a
-WAL of up to ~80 MB (4 KB pages) while a writer is open; the last connection to close folds it
-back and deletes it.
+1,000). Each stored article dirties about a hundred random leaves of the ``recent`` B-tree; a
+rarer checkpoint writes a page once for many commits instead of once for every few. The price
+is a WAL of up to ~80 MB (4 KB pages) while a writer is open; the last connection to close
+folds it back and deletes it.
 """
 
 from __future__ import annotations
