@@ -96,7 +96,7 @@ def add(ctx: click.Context, /, index: str, paths: tuple[str, ...], **options: An
     """Add the articles of PATHS to INDEX (created if missing); ids already there are kept."""
     idx = _open(index, ctx, options, create=True)
     with idx:
-        docs = base.read_inputs(paths, options)
+        docs = list(base.read_inputs(paths, options))
         added = 0
         for start in range(0, len(docs), _BATCH):
             added += sum(idx.add_many(docs[start:start + _BATCH]))
@@ -116,7 +116,7 @@ def check(ctx: click.Context, /, index: str, paths: tuple[str, ...], window: flo
     """Check the articles of PATHS against INDEX (without adding them); one verdict per line."""
     idx = _open(index, ctx, options, create=False)
     with idx:
-        docs = base.read_inputs(paths, options)
+        docs = list(base.read_inputs(paths, options))
         for start in range(0, len(docs), _BATCH):
             for verdict in idx.check_many(docs[start:start + _BATCH], window=window):
                 _dump(verdict.to_dict(), sys.stdout)

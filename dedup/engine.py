@@ -7,13 +7,17 @@ into records; every intermediate is an attribute you can inspect.
 
 from __future__ import annotations
 
+import functools
 import gc
 import itertools
+import os
+import tempfile
 import time
+from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from dataclasses import dataclass, field, replace
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
@@ -26,11 +30,13 @@ from dedup.read import Document
 from dedup.verify import Evidence, Profile, ProfileView, decide, profiles, screen
 
 __all__ = [
-    "LevelKeys", "Result", "candidate_pairs", "decided", "level_keys", "order", "profiled", "run",
+    "Blobs", "LevelKeys", "ProfileFile", "Result", "candidate_pairs", "decided", "level_keys",
+    "order", "profiled", "run",
 ]
 
 Progress = Callable[[Iterable[Any], str, int], Iterable[Any]]
 _PROFILE_CHUNK = 2000  # documents profiled at once before their profiles are serialised
+_VIEWS = 1 << 16  # screening views kept by decided(), ~15 KB each for a ~600-word article
 
 
 def _no_progress(items: Iterable[Any], _label: str, _total: int) -> Iterable[Any]:
@@ -134,26 +140,72 @@ def level_keys(profs: Sequence[Profile], config: Config) -> list[LevelKeys]:
     return levels
 
 
-def profiled(docs: Sequence[Document], config: Config) -> tuple[list[bytes], list[LevelKeys]]:
-    """Profile documents a chunk at a time; keep each profile serialised, and the band keys.
+class Blobs(Protocol):
+    """Serialised profiles by document number: a ``list[bytes]`` or a :class:`ProfileFile`."""
 
-    A profile in memory (arrays, sentence objects, term dicts) took ~15 KB for a 130-word
-    article, its :meth:`~dedup.verify.Profile.to_bytes` form ~2.5 KB (2026-11-23): the local
-    engine keeps the bytes and rebuilds a profile only for the pairs it decides. Signatures and
-    band keys are computed per document, so the keys of chunks concatenated equal the keys
-    of all documents at once.
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, number: int, /) -> bytes: ...
+
+    def extend(self, blobs: Iterable[bytes], /) -> None:
+        """Append the profiles of the next documents."""
+
+
+class ProfileFile:
+    """Serialised profiles in an unlinked temporary file, read back one at a time.
+
+    Profiles of ~600-word articles take ~13 KB each serialised; held in memory they were most
+    of the local engine's ~30 KB per article (3 GB at 100,000, 2026-12-01). Here each costs 8
+    bytes of memory and the OS page cache keeps what fits. The file is made in ``TMPDIR``
+    (see :mod:`tempfile`) and disappears when closed or when the process ends.
     """
-    blobs: list[bytes] = []
+
+    def __init__(self) -> None:
+        self._file = tempfile.TemporaryFile()  # noqa: SIM115  # closed by __exit__
+        self._ends = array("q", [0])  # end offset of each profile, after a leading 0
+
+    def __enter__(self) -> ProfileFile:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._file.close()
+
+    def __len__(self) -> int:
+        return len(self._ends) - 1
+
+    def __getitem__(self, number: int, /) -> bytes:
+        start, end = self._ends[number], self._ends[number + 1]
+        return os.pread(self._file.fileno(), end - start, start)
+
+    def extend(self, blobs: Iterable[bytes], /) -> None:
+        """Append profiles; they are readable at once."""
+        blobs = list(blobs)
+        self._file.write(b"".join(blobs))
+        self._file.flush()
+        self._ends.extend(itertools.accumulate(map(len, blobs), initial=self._ends[-1]))
+        del self._ends[-len(blobs) - 1]  # the initial value, already the last end
+
+
+def profiled(docs: list[Document], config: Config, blobs: Blobs) -> list[LevelKeys]:
+    """Profile documents a chunk at a time into ``blobs``; return the band keys.
+
+    A profile in memory (arrays, sentence objects, term dicts) takes several times its
+    :meth:`~dedup.verify.Profile.to_bytes` form: the engine keeps the bytes and rebuilds a
+    profile only for the pairs it decides. Once profiled, a document's text is dropped from
+    ``docs`` (it keeps its id, date and source): nothing reads it again, and at a million
+    articles the texts are gigabytes. Signatures and band keys are computed per document, so
+    the keys of chunks concatenated equal the keys of all documents at once.
+    """
     parts: dict[str, list[LevelKeys]] = {}
     for lo in range(0, len(docs), _PROFILE_CHUNK):
         profs = profiles(docs[lo:lo + _PROFILE_CHUNK], config)
         for level in level_keys(profs, config):
             parts.setdefault(level.level, []).append(level._replace(owners=level.owners + lo))
-        blobs += [prof.to_bytes() for prof in profs]
-    levels = [LevelKeys(name, np.concatenate([part.keys for part in chunks]),
-                        np.concatenate([part.owners for part in chunks]).astype(np.int64),
-                        chunks[0].bands, chunks[0].rows) for name, chunks in parts.items()]
-    return blobs, levels
+        blobs.extend(prof.to_bytes() for prof in profs)
+        docs[lo:lo + len(profs)] = [replace(prof.doc, text="") for prof in profs]
+    return [LevelKeys(name, np.concatenate([part.keys for part in chunks]),
+                      np.concatenate([part.owners for part in chunks]).astype(np.int64),
+                      chunks[0].bands, chunks[0].rows) for name, chunks in parts.items()]
 
 
 def candidate_pairs(levels: Sequence[LevelKeys], config: Config,
@@ -180,23 +232,22 @@ def candidate_pairs(levels: Sequence[LevelKeys], config: Config,
     return unique_pairs(pairs.min(axis=1), pairs.max(axis=1))
 
 
-def decided(docs: Sequence[Document], blobs: Sequence[bytes], pairs: np.ndarray,
+def decided(docs: Sequence[Document], blobs: Blobs, pairs: np.ndarray,
             config: Config) -> Iterator[Evidence | None]:
     """Decide every candidate pair in order; None for a pair the screen drops.
 
     Each document's candidates go through :func:`dedup.verify.screen` at once, an exact bound:
     a pair it drops is one :func:`decide` would call unrelated, so the evidence equals deciding
     every pair. Dropped pairs still yield (None), so that a progress bar counts them. Profiles
-    are rebuilt from ``blobs`` only for the pairs that survive.
+    are rebuilt from ``blobs`` only for the pairs that survive; the views the screen reads are
+    kept for the ``_VIEWS`` documents used last.
     """
-    views: dict[int, ProfileView] = {}
+    view = functools.lru_cache(maxsize=_VIEWS)(lambda j: ProfileView.from_bytes(blobs[j]))
     starts = np.flatnonzero(np.diff(pairs[:, 0], prepend=-1)) if len(pairs) else np.zeros(0)
     for lo, hi in itertools.pairwise([*starts.tolist(), len(pairs)]):
         i, js = int(pairs[lo, 0]), pairs[lo:hi, 1].tolist()
-        cands = [views[j] if j in views else views.setdefault(j, ProfileView.from_bytes(blobs[j]))
-                 for j in js]
         first = Profile.from_bytes(docs[i], blobs[i])
-        for j, keep in zip(js, screen(first, cands, config).tolist(), strict=True):
+        for j, keep in zip(js, screen(first, list(map(view, js)), config).tolist(), strict=True):
             yield decide(first, Profile.from_bytes(docs[j], blobs[j]), config) if keep else None
 
 
@@ -215,17 +266,18 @@ def run(docs: Iterable[Document], config: Config, progress: Progress = _no_progr
     with _timed(timings, "order"):
         ranked = order(docs)
     result = Result(docs=ranked, timings=timings)
-    with _timed(timings, "profile"):
-        blobs, levels = profiled(ranked, config)
-        gc.freeze()
-    with _timed(timings, "candidates"):
-        result.candidates = candidate_pairs(levels, config, result.oversized)
-        del levels
-    with _timed(timings, "verify"):
-        for evidence in progress(decided(ranked, blobs, result.candidates, config), "verify",
-                                 len(result.candidates)):
-            if evidence is not None and evidence.relation is not None:
-                result.evidence.append(evidence)
+    with ProfileFile() as blobs:
+        with _timed(timings, "profile"):
+            levels = profiled(ranked, config, blobs)
+            gc.freeze()
+        with _timed(timings, "candidates"):
+            result.candidates = candidate_pairs(levels, config, result.oversized)
+            del levels
+        with _timed(timings, "verify"):
+            for evidence in progress(decided(ranked, blobs, result.candidates, config),
+                                     "verify", len(result.candidates)):
+                if evidence is not None and evidence.relation is not None:
+                    result.evidence.append(evidence)
     with _timed(timings, "cluster"):
         index_of = {doc.id: n for n, doc in enumerate(ranked)}
         edges = [(index_of[ev.a], index_of[ev.b]) for ev in result.evidence]

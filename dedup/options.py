@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
 import click
@@ -95,17 +95,25 @@ def config_from(options: dict[str, Any]) -> Config:
     return Config(**{name: options.pop(name) for name in names})
 
 
-def read_inputs(paths: tuple[str, ...], options: dict[str, Any]) -> list[Document]:
-    """Read every document of ``paths`` (sorted) with the input options; warn on stderr."""
+def read_inputs(paths: tuple[str, ...], options: dict[str, Any]) -> Iterator[Document]:
+    """Read the documents of ``paths`` (sorted) lazily with the input options; warn on stderr.
+
+    The options are taken at once; a bad input raises :class:`UserError` where it is read.
+    """
     fields = Fields(id=options.pop("id_field"), text=options.pop("text_field"),
                     date=options.pop("date_field"))
 
     def warn(error: InputError) -> None:
         click.echo(f"dedup: warning: {error}", err=True)
 
+    return _user_errors(read_documents(sorted(paths), fields=fields,
+                                       on_error=options.pop("on_error"), warn=warn,
+                                       stdin_format=options.pop("stdin_format")))
+
+
+def _user_errors(docs: Iterator[Document]) -> Iterator[Document]:
     try:
-        return list(read_documents(sorted(paths), fields=fields, on_error=options.pop("on_error"),
-                                   warn=warn, stdin_format=options.pop("stdin_format")))
+        yield from docs
     except InputError as error:
         raise UserError(str(error)) from None
 
@@ -123,10 +131,10 @@ def progress(quiet: bool) -> Callable[[Iterable[Any], str, int], Iterable[Any]]:
 def run_local(paths: tuple[str, ...], options: dict[str, Any]) -> Result:
     """Read ``paths`` and run the local engine, reporting capped LSH buckets."""
     config = config_from(options)
-    docs = read_inputs(paths, options)
-    if not docs:
+    # Streamed into the engine, which alone holds the texts and drops each once profiled.
+    result = run(read_inputs(paths, options), config, progress(options.pop("quiet")))
+    if not result.docs:
         click.echo("dedup: warning: no documents in the input", err=True)
-    result = run(docs, config, progress(options.pop("quiet")))
     for level in sorted({level for level, _, _ in result.oversized}):  # one line per level
         sizes = [size for lvl, _, size in result.oversized if lvl == level]
         click.echo(f"dedup: warning: {len(sizes)} {level} LSH bucket(s) of more than "

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from dedup.config import Config
-from dedup.engine import candidate_pairs, level_keys, order, profiled, run
+from dedup.engine import ProfileFile, candidate_pairs, level_keys, order, profiled, run
 from dedup.read import Document, read_documents
 from dedup.verify import profiles
 
@@ -43,8 +43,9 @@ def test_screening_keeps_every_related_pair(seeds_dir: Path, clough_dir: Path) -
     from dedup.verify import decide
 
     config = Config()
-    result = run(read_documents([str(seeds_dir), str(clough_dir)]), config)
-    profs = profiles(result.docs, config)
+    docs = order(read_documents([str(seeds_dir), str(clough_dir)]))
+    result = run(docs, config)
+    profs = profiles(docs, config)
     every = [decide(profs[i], profs[j], config) for i, j in result.candidates]
     related = [ev for ev in every if ev.relation is not None]
     blobs = [prof.to_bytes() for prof in profs]
@@ -60,15 +61,39 @@ def test_profiling_in_chunks_gives_the_keys_of_one_pass(seeds_dir: Path, clough_
 
     config = Config()
     docs = order(read_documents([str(seeds_dir), str(clough_dir)]))
-    monkeypatch.setattr(dedup.engine, "_PROFILE_CHUNK", 7)
-    blobs, levels = profiled(docs, config)
     profs = profiles(docs, config)
+    monkeypatch.setattr(dedup.engine, "_PROFILE_CHUNK", 7)
+    blobs: list[bytes] = []
+    levels = profiled(list(docs), config, blobs)
     whole = level_keys(profs, config)
     assert [lk.level for lk in levels] == [lk.level for lk in whole] == ["document", "sentence"]
     for chunked, one in zip(levels, whole, strict=True):
         assert np.array_equal(chunked.keys, one.keys)
         assert np.array_equal(chunked.owners, one.owners)
     assert blobs == [prof.to_bytes() for prof in profs]
+
+
+def test_profiling_drops_each_text_and_files_the_profiles(seeds_dir: Path) -> None:
+    """Once profiled, only ids and dates stay in memory; the profiles go to a temporary file."""
+    config = Config()
+    docs = order(read_documents([str(seeds_dir)]))
+    ranked = list(docs)
+    with ProfileFile() as blobs:
+        profiled(ranked, config, blobs)
+        assert [blobs[n] for n in range(len(blobs))] == [p.to_bytes() for p in profiles(docs,
+                                                                                      config)]
+    assert [(d.id, d.date, d.source, d.text) for d in ranked] == [(d.id, d.date, d.source, "")
+                                                                  for d in docs]
+    assert all(doc.text == "" for doc in run(docs, config).docs)
+
+
+def test_profile_file_reads_back_what_was_appended() -> None:
+    with ProfileFile() as blobs:
+        blobs.extend([])
+        blobs.extend([b"abc", b"", b"\x00" * 70_000])
+        blobs.extend([b"z"])
+        assert len(blobs) == 4
+        assert [blobs[n] for n in range(4)] == [b"abc", b"", b"\x00" * 70_000, b"z"]
 
 
 def test_records_are_made_one_at_a_time_as_they_are_written(
