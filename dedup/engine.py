@@ -14,7 +14,9 @@ import os
 import tempfile
 import time
 from array import array
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple, Protocol
@@ -186,7 +188,34 @@ class ProfileFile:
         del self._ends[-len(blobs) - 1]  # the initial value, already the last end
 
 
-def profiled(docs: list[Document], config: Config, blobs: Blobs) -> list[LevelKeys]:
+def _profile_chunk(docs: list[Document], config: Config) -> tuple[list[bytes], list[LevelKeys]]:
+    profs = profiles(docs, config)
+    return [prof.to_bytes() for prof in profs], level_keys(profs, config)
+
+
+def _chunks_profiled(docs: list[Document], config: Config,
+                     workers: int) -> Iterator[tuple[list[bytes], list[LevelKeys]]]:
+    """Profiles and band keys of each chunk of ``docs``, in order.
+
+    They are made by ``workers`` processes (in this one if 1), at most two chunks in flight
+    per process, so that memory stays flat.
+    """
+    chunks = (docs[lo:lo + _PROFILE_CHUNK] for lo in range(0, len(docs), _PROFILE_CHUNK))
+    if workers == 1:
+        yield from (_profile_chunk(chunk, config) for chunk in chunks)
+        return
+    with ProcessPoolExecutor(workers) as pool:
+        pending: deque[Future[tuple[list[bytes], list[LevelKeys]]]] = deque()
+        for chunk in chunks:
+            pending.append(pool.submit(_profile_chunk, chunk, config))
+            if len(pending) == 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def profiled(docs: list[Document], config: Config, blobs: Blobs, workers: int = 1,
+             progress: Progress = _no_progress) -> list[LevelKeys]:
     """Profile documents a chunk at a time into ``blobs``; return the band keys.
 
     A profile in memory (arrays, sentence objects, term dicts) takes several times its
@@ -194,15 +223,21 @@ def profiled(docs: list[Document], config: Config, blobs: Blobs) -> list[LevelKe
     profile only for the pairs it decides. Once profiled, a document's text is dropped from
     ``docs`` (it keeps its id, date and source): nothing reads it again, and at a million
     articles the texts are gigabytes. Signatures and band keys are computed per document, so
-    the keys of chunks concatenated equal the keys of all documents at once.
+    the keys of chunks concatenated equal the keys of all documents at once, whichever
+    process made them.
     """
     parts: dict[str, list[LevelKeys]] = {}
-    for lo in range(0, len(docs), _PROFILE_CHUNK):
-        profs = profiles(docs[lo:lo + _PROFILE_CHUNK], config)
-        for level in level_keys(profs, config):
+    bar = iter(progress(range(len(docs)), "profile", len(docs)))
+    lo = 0
+    for chunk_blobs, levels in _chunks_profiled(docs, config, workers):
+        for level in levels:
             parts.setdefault(level.level, []).append(level._replace(owners=level.owners + lo))
-        blobs.extend(prof.to_bytes() for prof in profs)
-        docs[lo:lo + len(profs)] = [replace(prof.doc, text="") for prof in profs]
+        blobs.extend(chunk_blobs)
+        hi = lo + len(chunk_blobs)
+        docs[lo:hi] = [replace(doc, text="") for doc in docs[lo:hi]]
+        deque(itertools.islice(bar, hi - lo), maxlen=0)  # moves the progress bar on
+        lo = hi
+    deque(bar, maxlen=0)
     return [LevelKeys(name, np.concatenate([part.keys for part in chunks]),
                       np.concatenate([part.owners for part in chunks]).astype(np.int64),
                       chunks[0].bands, chunks[0].rows) for name, chunks in parts.items()]
@@ -251,13 +286,15 @@ def decided(docs: Sequence[Document], blobs: Blobs, pairs: np.ndarray,
             yield decide(first, Profile.from_bytes(docs[j], blobs[j]), config) if keep else None
 
 
-def run(docs: Iterable[Document], config: Config, progress: Progress = _no_progress) -> Result:
+def run(docs: Iterable[Document], config: Config, progress: Progress = _no_progress,
+        workers: int = 1) -> Result:
     """Run the whole pipeline on documents held in memory.
 
     Args:
         docs: Documents as read.
         config: Settings of every stage.
         progress: Wraps an iterable to show progress (label, total); identity by default.
+        workers: Processes that profile the documents (1: this one).
 
     Returns:
         The :class:`Result` of every verb.
@@ -268,7 +305,7 @@ def run(docs: Iterable[Document], config: Config, progress: Progress = _no_progr
     result = Result(docs=ranked, timings=timings)
     with ProfileFile() as blobs:
         with _timed(timings, "profile"):
-            levels = profiled(ranked, config, blobs)
+            levels = profiled(ranked, config, blobs, workers, progress)
             gc.freeze()
         with _timed(timings, "candidates"):
             result.candidates = candidate_pairs(levels, config, result.oversized)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
@@ -124,15 +125,24 @@ def progress(quiet: bool) -> Callable[[Iterable[Any], str, int], Iterable[Any]]:
         return lambda items, _label, _total: items
     from tqdm import tqdm
 
-    return lambda items, label, total: tqdm(items, desc=label, total=total, unit="pair",
+    units = {"profile": "doc", "verify": "pair"}
+    return lambda items, label, total: tqdm(items, desc=label, total=total, unit=units[label],
                                             file=sys.stderr, leave=False)
+
+
+def _cpus() -> int:
+    """The CPUs this process may run on."""
+    if hasattr(os, "sched_getaffinity"):  # not on macOS
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def run_local(paths: tuple[str, ...], options: dict[str, Any]) -> Result:
     """Read ``paths`` and run the local engine, reporting capped LSH buckets."""
     config = config_from(options)
     # Streamed into the engine, which alone holds the texts and drops each once profiled.
-    result = run(read_inputs(paths, options), config, progress(options.pop("quiet")))
+    workers = options.pop("workers", None) or _cpus()
+    result = run(read_inputs(paths, options), config, progress(options.pop("quiet")), workers)
     if not result.docs:
         click.echo("dedup: warning: no documents in the input", err=True)
     for level in sorted({level for level, _, _ in result.oversized}):  # one line per level

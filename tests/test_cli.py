@@ -98,6 +98,19 @@ def test_corpus_clusters_as_expected(corpus: Path) -> None:
     assert members(result.stdout) == EXPECTED
 
 
+def test_workers_change_nothing_but_the_time(seeds_dir: Path, clough_dir: Path) -> None:
+    one = invoke("cluster", "--workers", "1", "--format", "jsonl", str(seeds_dir), str(clough_dir))
+    two = invoke("cluster", "--workers", "2", "--format", "jsonl", str(seeds_dir), str(clough_dir))
+    assert one.exit_code == two.exit_code == 0
+    assert one.stdout == two.stdout and len(records(one.stdout)) > 5
+
+
+def test_workers_are_refused_with_spark(corpus: Path) -> None:
+    result = invoke("cluster", "--engine", "spark", "--workers", "2", str(corpus))
+    assert result.exit_code == 2
+    assert one_error_line(result).startswith("dedup: error: --workers is for the local engine")
+
+
 # --- malformed records: file and line; fail stops, skip warns and goes on ------------------
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -54,9 +55,12 @@ def test_screening_keeps_every_related_pair(seeds_dir: Path, clough_dir: Path) -
     assert result.evidence == related
 
 
+@pytest.mark.parametrize("workers", [1, 2])
 def test_profiling_in_chunks_gives_the_keys_of_one_pass(seeds_dir: Path, clough_dir: Path,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    """The engine profiles a chunk at a time; its keys and profiles equal one pass over all."""
+                                                        monkeypatch: pytest.MonkeyPatch,
+                                                        workers: int) -> None:
+    """The engine profiles a chunk at a time, in one process or several; its keys and profiles
+    equal one pass over all."""
     import dedup.engine
 
     config = Config()
@@ -64,7 +68,14 @@ def test_profiling_in_chunks_gives_the_keys_of_one_pass(seeds_dir: Path, clough_
     profs = profiles(docs, config)
     monkeypatch.setattr(dedup.engine, "_PROFILE_CHUNK", 7)
     blobs: list[bytes] = []
-    levels = profiled(list(docs), config, blobs)
+    labels: list[tuple[str, int]] = []
+
+    def progress(items: Iterable[Any], label: str, total: int) -> Iterable[Any]:
+        labels.append((label, total))
+        return items
+
+    levels = profiled(list(docs), config, blobs, workers, progress)
+    assert labels == [("profile", len(docs))]
     whole = level_keys(profs, config)
     assert [lk.level for lk in levels] == [lk.level for lk in whole] == ["document", "sentence"]
     for chunked, one in zip(levels, whole, strict=True):

@@ -18,7 +18,10 @@ _CHUNK = 10_000  # records written per call when streaming JSON lines
 
 
 def engine_options(func: F) -> F:
-    """Add ``--engine`` and ``--master`` to a command."""
+    """Add ``--engine``, ``--master`` and ``--workers`` to a command."""
+    func = click.option("--workers", type=click.IntRange(1), default=None,
+                        help="Processes that profile documents in the local engine "
+                        "[default: the CPUs this process may use].")(func)
     func = click.option("--master", default=None, metavar="URL",
                         help="Spark master (with --engine spark) [default: local[N], N = cores; "
                         "under spark-submit its own].")(func)
@@ -48,6 +51,9 @@ def spark_dispatch(kind: str, paths: tuple[str, ...], options: dict[str, Any], o
         if fmt == "parquet":
             raise UserError("--format parquet needs --engine spark")
         return False
+    if options.pop("workers") is not None:
+        raise UserError("--workers is for the local engine; Spark runs as many tasks as its "
+                        "master gives it cores (--master local[N])")
     if "-" in paths:
         raise UserError("--engine spark reads files and folders (local or Hadoop URIs), "
                         "not standard input")
