@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import gc
 import itertools
+import multiprocessing
 import os
 import tempfile
 import time
@@ -38,6 +39,7 @@ __all__ = [
 
 Progress = Callable[[Iterable[Any], str, int], Iterable[Any]]
 _PROFILE_CHUNK = 2000  # documents profiled at once before their profiles are serialised
+_VERIFY_CHUNK = 20_000  # candidate pairs decided per task when several processes verify
 _VIEWS = 1 << 16  # screening views kept by decided(), ~15 KB each for a ~600-word article
 
 
@@ -267,8 +269,41 @@ def candidate_pairs(levels: Sequence[LevelKeys], config: Config,
     return unique_pairs(pairs.min(axis=1), pairs.max(axis=1))
 
 
-def decided(docs: Sequence[Document], blobs: Blobs, pairs: np.ndarray,
-            config: Config) -> Iterator[Evidence | None]:
+class _Decider:
+    """Decides slices of the candidate pairs; one per process, so its view cache persists."""
+
+    def __init__(self, docs: Sequence[Document], blobs: Blobs, config: Config) -> None:
+        self.docs, self.blobs, self.config = docs, blobs, config
+        self.view = functools.lru_cache(maxsize=_VIEWS)(
+            lambda j: ProfileView.from_bytes(self.blobs[j]))
+
+    def decided(self, pairs: np.ndarray) -> Iterator[Evidence | None]:
+        starts = np.flatnonzero(np.diff(pairs[:, 0], prepend=-1)).tolist() if len(pairs) else []
+        for lo, hi in itertools.pairwise([*starts, len(pairs)]):
+            i, js = int(pairs[lo, 0]), pairs[lo:hi, 1].tolist()
+            first = Profile.from_bytes(self.docs[i], self.blobs[i])
+            keeps = screen(first, list(map(self.view, js)), self.config).tolist()
+            for j, keep in zip(js, keeps, strict=True):
+                yield (decide(first, Profile.from_bytes(self.docs[j], self.blobs[j]), self.config)
+                       if keep else None)
+
+
+_CAN_FORK = "fork" in multiprocessing.get_all_start_methods()
+_decider: _Decider | None = None  # the worker process's own, set by _share()
+
+
+def _share(docs: Sequence[Document], blobs: Blobs, config: Config) -> None:
+    global _decider
+    _decider = _Decider(docs, blobs, config)
+
+
+def _decide_slice(pairs: np.ndarray) -> list[Evidence | None]:
+    assert _decider is not None, "_share() sets up every worker"
+    return list(_decider.decided(pairs))
+
+
+def decided(docs: Sequence[Document], blobs: Blobs, pairs: np.ndarray, config: Config,
+            workers: int = 1) -> Iterator[Evidence | None]:
     """Decide every candidate pair in order; None for a pair the screen drops.
 
     Each document's candidates go through :func:`dedup.verify.screen` at once, an exact bound:
@@ -276,14 +311,29 @@ def decided(docs: Sequence[Document], blobs: Blobs, pairs: np.ndarray,
     every pair. Dropped pairs still yield (None), so that a progress bar counts them. Profiles
     are rebuilt from ``blobs`` only for the pairs that survive; the views the screen reads are
     kept for the ``_VIEWS`` documents used last.
+
+    With ``workers`` > 1, slices of about ``_VERIFY_CHUNK`` pairs (ending where a document's
+    pairs end) are decided by that many forked processes, which inherit ``docs`` and
+    ``blobs`` (an open file) instead of receiving copies; where processes cannot fork, or
+    there are few pairs, this one decides them all.
     """
-    view = functools.lru_cache(maxsize=_VIEWS)(lambda j: ProfileView.from_bytes(blobs[j]))
-    starts = np.flatnonzero(np.diff(pairs[:, 0], prepend=-1)) if len(pairs) else np.zeros(0)
-    for lo, hi in itertools.pairwise([*starts.tolist(), len(pairs)]):
-        i, js = int(pairs[lo, 0]), pairs[lo:hi, 1].tolist()
-        first = Profile.from_bytes(docs[i], blobs[i])
-        for j, keep in zip(js, screen(first, list(map(view, js)), config).tolist(), strict=True):
-            yield decide(first, Profile.from_bytes(docs[j], blobs[j]), config) if keep else None
+    if workers == 1 or len(pairs) <= _VERIFY_CHUNK or not _CAN_FORK:
+        yield from _Decider(docs, blobs, config).decided(pairs)
+        return
+    starts = np.flatnonzero(np.diff(pairs[:, 0])) + 1  # rows where a document's pairs begin
+    at = np.searchsorted(starts, np.arange(_VERIFY_CHUNK, len(pairs), _VERIFY_CHUNK))
+    cuts = np.unique(starts[at[at < len(starts)]]).tolist()  # each a document's first pair
+    bounds = itertools.pairwise([0, *cuts, len(pairs)])
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_share,
+                             initargs=(docs, blobs, config)) as pool:
+        pending: deque[Future[list[Evidence | None]]] = deque()
+        for lo, hi in bounds:
+            pending.append(pool.submit(_decide_slice, pairs[lo:hi]))
+            if len(pending) == 2 * workers:
+                yield from pending.popleft().result()
+        while pending:
+            yield from pending.popleft().result()
 
 
 def run(docs: Iterable[Document], config: Config, progress: Progress = _no_progress,
@@ -294,7 +344,7 @@ def run(docs: Iterable[Document], config: Config, progress: Progress = _no_progr
         docs: Documents as read.
         config: Settings of every stage.
         progress: Wraps an iterable to show progress (label, total); identity by default.
-        workers: Processes that profile the documents (1: this one).
+        workers: Processes that profile the documents and decide the pairs (1: this one).
 
     Returns:
         The :class:`Result` of every verb.
@@ -311,8 +361,8 @@ def run(docs: Iterable[Document], config: Config, progress: Progress = _no_progr
             result.candidates = candidate_pairs(levels, config, result.oversized)
             del levels
         with _timed(timings, "verify"):
-            for evidence in progress(decided(ranked, blobs, result.candidates, config),
-                                     "verify", len(result.candidates)):
+            decisions = decided(ranked, blobs, result.candidates, config, workers)
+            for evidence in progress(decisions, "verify", len(result.candidates)):
                 if evidence is not None and evidence.relation is not None:
                     result.evidence.append(evidence)
     with _timed(timings, "cluster"):

@@ -84,6 +84,23 @@ def test_profiling_in_chunks_gives_the_keys_of_one_pass(seeds_dir: Path, clough_
     assert blobs == [prof.to_bytes() for prof in profs]
 
 
+def test_forked_workers_decide_as_this_process(seeds_dir: Path, clough_dir: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Several processes decide slices of the pairs; what they yield, in order, is the same."""
+    import dedup.engine
+    from dedup.engine import decided
+
+    config = Config()
+    docs = order(read_documents([str(seeds_dir), str(clough_dir)]))
+    pairs = run(docs, config).candidates
+    blobs = [prof.to_bytes() for prof in profiles(docs, config)]
+    alone = list(decided(docs, blobs, pairs, config))
+    monkeypatch.setattr(dedup.engine, "_VERIFY_CHUNK", 40)
+    assert len(pairs) > 10 * 40  # many slices, most cut at a document's first pair
+    assert list(decided(docs, blobs, pairs, config, workers=2)) == alone
+    assert sum(ev is not None and ev.relation is not None for ev in alone) > 10
+
+
 def test_profiling_drops_each_text_and_files_the_profiles(seeds_dir: Path) -> None:
     """Once profiled, only ids and dates stay in memory; the profiles go to a temporary file."""
     config = Config()
