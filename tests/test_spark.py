@@ -93,6 +93,22 @@ def test_clough_identical(spark: Any, clough_dir: Path) -> None:
     assert remote == local
 
 
+def test_big_inputs_get_more_shuffle_partitions_and_the_same_output(
+        spark: Any, clough_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """At a million articles the local default of 2N partitions ran out of JVM heap; the
+    engine now asks for one partition per ``_DOCS_PER_PARTITION`` records."""
+    import dedup.spark
+
+    monkeypatch.setattr(dedup.spark, "_DOCS_PER_PARTITION", 5)
+    try:
+        local, remote = _both(["cluster"], [str(clough_dir)])
+        records = len(list(read_documents([str(clough_dir)])))
+        assert spark.conf.get("spark.sql.shuffle.partitions") == str(-(-records // 5))
+    finally:
+        spark.conf.set("spark.sql.shuffle.partitions", "4")
+    assert remote == local and len(local.splitlines()) >= 5
+
+
 @pytest.mark.slow
 def test_generated_crawl_identical(spark: Any, tmp_path: Path) -> None:
     """10,000 generated documents in three JSONL shards (one gzipped).

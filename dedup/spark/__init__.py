@@ -28,6 +28,7 @@ __all__ = ["SparkResult", "run", "session"]
 
 Warn = Callable[[str], None]
 _MAX_REPORTED = 1000  # bad records listed one by one; the rest are only counted
+_DOCS_PER_PARTITION = 10_000  # shuffle partitions wanted: at least one per this many records
 
 
 def _local_heap() -> str:
@@ -259,6 +260,7 @@ def run(spark: SparkSession, paths: tuple[str, ...], config: Config, fields: Fie
     for row in parsed.where(is_warning).limit(_MAX_REPORTED).collect():
         warn(f"{files[row['file']].path}: {row['error'][len('warning: '):]}")
     parsed = parsed.where(~is_warning | F.col("error").isNull())
+    _size_shuffles(spark, parsed.count())
     docs = parsed.where("error is null")
     problems, skipped, docs = _problems(spark, parsed, docs, files, listing)
     _handle(problems, skipped, on_error, warn)
@@ -291,6 +293,19 @@ def run(spark: SparkSession, paths: tuple[str, ...], config: Config, fields: Fie
     evidence = evidence.where("error is null").select("a", "b", "evidence")
     labels = components(evidence).persist(StorageLevel.MEMORY_AND_DISK)
     return SparkResult(spark, ranked, evidence, labels, oversized, skipped)
+
+
+def _size_shuffles(spark: SparkSession, records: int) -> None:
+    """Raise ``spark.sql.shuffle.partitions`` to one per ``_DOCS_PER_PARTITION`` records.
+
+    A partition's profiles (~13 KB per ~600-word article) are cached as one block. With a
+    local session's 2N partitions, a million articles made blocks of gigabytes, and reading
+    one back failed with ``OutOfMemoryError: Java heap space`` (2026-12-02). A higher setting
+    (a cluster's own) is kept; adaptive execution still merges partitions that come out small.
+    """
+    wanted = -(-records // _DOCS_PER_PARTITION)
+    if wanted > int(spark.conf.get("spark.sql.shuffle.partitions") or 200):
+        spark.conf.set("spark.sql.shuffle.partitions", str(wanted))
 
 
 def _rank_after(files: list[InputFile], err: InputError) -> int:
