@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
@@ -17,6 +19,7 @@ __all__ = ["UserError", "config_from", "config_options", "input_options", "outpu
            "output_options", "progress", "read_inputs", "run_local"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+_NO_ROOM = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}  # the local engine's profile file is full
 _DEFAULT = Config()
 
 
@@ -142,7 +145,13 @@ def run_local(paths: tuple[str, ...], options: dict[str, Any]) -> Result:
     config = config_from(options)
     # Streamed into the engine, which alone holds the texts and drops each once profiled.
     workers = options.pop("workers", None) or _cpus()
-    result = run(read_inputs(paths, options), config, progress(options.pop("quiet")), workers)
+    try:
+        result = run(read_inputs(paths, options), config, progress(options.pop("quiet")), workers)
+    except OSError as error:
+        if error.errno not in _NO_ROOM:
+            raise
+        raise UserError(f"cannot write the profile file in {tempfile.gettempdir()}: "
+                        f"{error.strerror}; point TMPDIR at a disk with room") from None
     if not result.docs:
         click.echo("dedup: warning: no documents in the input", err=True)
     for level in sorted({level for level, _, _ in result.oversized}):  # one line per level

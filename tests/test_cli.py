@@ -105,6 +105,25 @@ def test_workers_change_nothing_but_the_time(seeds_dir: Path, clough_dir: Path) 
     assert one.stdout == two.stdout and len(records(one.stdout)) > 5
 
 
+def test_no_room_for_the_profile_file_is_one_line(seeds_dir: Path) -> None:
+    """The local engine writes profiles to a temporary file; a full disk is a user error."""
+    import resource
+    import signal
+
+    def small_files() -> None:  # writes past 20 KB fail with EFBIG, as on a full disk
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
+
+    if not DEDUP.exists():
+        pytest.skip(f"{DEDUP} not installed (pip install -e .)")
+    done = subprocess.run([str(DEDUP), "cluster", "--workers", "1", str(seeds_dir)],
+                          capture_output=True, timeout=120, check=False, preexec_fn=small_files)
+    assert done.returncode == 2 and done.stdout == b""
+    assert done.stderr.decode().startswith("dedup: error: cannot write the profile file in ")
+    assert done.stderr.decode().endswith("File too large; point TMPDIR at a disk with room\n")
+    assert done.stderr.count(b"\n") == 1
+
+
 def test_workers_are_refused_with_spark(corpus: Path) -> None:
     result = invoke("cluster", "--engine", "spark", "--workers", "2", str(corpus))
     assert result.exit_code == 2
