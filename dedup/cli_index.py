@@ -19,6 +19,7 @@ import orjson
 
 from dedup import options as base
 from dedup.config import Config
+from dedup.engine import profile_batches
 from dedup.read import Fields, InputError, load_line, parse_record
 from dedup.store import Busy, IncompatibleIndex, Index, stored_config
 
@@ -89,17 +90,21 @@ def index_group() -> None:
 @index_group.command("add")
 @click.argument("index")
 @click.argument("paths", nargs=-1, required=True)
+@click.option("--workers", type=click.IntRange(1), default=None,
+              help="Processes that profile the articles [default: the CPUs this process may "
+              "use].")
 @base.input_options
 @base.config_options
 @click.pass_context
-def add(ctx: click.Context, /, index: str, paths: tuple[str, ...], **options: Any) -> None:
+def add(ctx: click.Context, /, index: str, paths: tuple[str, ...], workers: int | None,
+        **options: Any) -> None:
     """Add the articles of PATHS to INDEX (created if missing); ids already there are kept."""
     idx = _open(index, ctx, options, create=True)
     with idx:
         docs = list(base.read_inputs(paths, options))
         added = 0
-        for start in range(0, len(docs), _BATCH):
-            added += sum(idx.add_many(docs[start:start + _BATCH]))
+        for profs in profile_batches(docs, idx.config, _BATCH, workers or base.cpus()):
+            added += sum(idx.add_profiles(profs))
     click.echo(f"dedup: added {added} documents, {len(docs) - added} already indexed", err=True)
 
 

@@ -15,8 +15,8 @@ from dedup.config import Config
 from dedup.engine import Result, run
 from dedup.read import Document, Fields, InputError, read_documents
 
-__all__ = ["UserError", "config_from", "config_options", "input_options", "output_format",
-           "output_options", "progress", "read_inputs", "run_local"]
+__all__ = ["UserError", "config_from", "config_options", "cpus", "input_options",
+           "output_format", "output_options", "progress", "read_inputs", "run_local"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 _NO_ROOM = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}  # the local engine's profile file is full
@@ -133,7 +133,7 @@ def progress(quiet: bool) -> Callable[[Iterable[Any], str, int], Iterable[Any]]:
                                             file=sys.stderr, leave=False)
 
 
-def _cpus() -> int:
+def cpus() -> int:
     """The CPUs this process may run on."""
     if hasattr(os, "sched_getaffinity"):  # not on macOS
         return len(os.sched_getaffinity(0))
@@ -144,7 +144,7 @@ def run_local(paths: tuple[str, ...], options: dict[str, Any]) -> Result:
     """Read ``paths`` and run the local engine, reporting capped LSH buckets."""
     config = config_from(options)
     # Streamed into the engine, which alone holds the texts and drops each once profiled.
-    workers = options.pop("workers", None) or _cpus()
+    workers = options.pop("workers", None) or cpus()
     try:
         result = run(read_inputs(paths, options), config, progress(options.pop("quiet")), workers)
     except OSError as error:

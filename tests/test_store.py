@@ -393,6 +393,25 @@ def test_index_commands(target: str, tmp_path: Path) -> None:
     assert json.loads(_cli("index", "stats", target).stdout)["documents"] == 0
 
 
+def test_index_add_with_workers_stores_what_one_process_stores(
+        tmp_path: Path, seeds_dir: Path, clough_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`index add` profiles batches in several processes; the index is the same."""
+    import dedup.cli_index
+
+    monkeypatch.setattr(dedup.cli_index, "_BATCH", 7)  # many batches, a short last one
+    texts = [str(p) for p in sorted(clough_dir.glob("*.txt"))]
+    built = {}
+    for workers in ("1", "2"):
+        target = str(tmp_path / f"w{workers}.db")
+        add = _cli("index", "add", target, "--workers", workers, *texts[:60])
+        assert add.returncode == 0 and "added 60 documents" in add.stderr
+        check = _cli("index", "check", target, *texts[60:], str(seeds_dir))
+        stats = json.loads(_cli("index", "stats", target).stdout)
+        built[workers] = (check.stdout, stats["documents"], stats["keys"])
+    assert built["1"] == built["2"]
+    assert sum(json.loads(line)["relation"] is not None for line in built["1"][0].splitlines()) > 5
+
+
 def test_concurrent_writers_all_land(target: str) -> None:
     """Two writers at once: SQLite makes one wait, Redis makes one redo its batch."""
     import threading
