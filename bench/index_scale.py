@@ -22,9 +22,7 @@ import itertools
 import os
 import sys
 import time
-from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -33,9 +31,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 from newsgen import articles
 
 from dedup.config import Config
+from dedup.engine import profile_batches
 from dedup.read import Document
 from dedup.store import Index
-from dedup.verify import Profile, profiles
+from dedup.verify import profiles
 
 _CHUNK = 2000
 
@@ -44,26 +43,11 @@ def _documents(n: int, seed: int) -> Iterator[Document]:
     return (Document(a["id"], a["text"], a["date"]) for a in articles(n, seed))
 
 
-def _profiled(docs: Iterator[Document], config: Config, workers: int) -> Iterator[Profile]:
-    """Profiles of ``docs`` in order, made by ``workers`` processes a chunk at a time."""
-    with ProcessPoolExecutor(workers) as pool:
-        pending: deque[Future[list[Profile]]] = deque()
-        while True:
-            while len(pending) < 2 * workers:
-                chunk = list(itertools.islice(docs, _CHUNK))
-                if not chunk:
-                    break
-                pending.append(pool.submit(profiles, chunk, config))
-            if not pending:
-                return
-            yield from pending.popleft().result()
-
-
 def _build(index: Index, docs: Iterator[Document], config: Config, workers: int,
            batch: int) -> None:
     started = last = time.perf_counter()
     stored = 0
-    profs = _profiled(docs, config, workers)
+    profs = itertools.chain.from_iterable(profile_batches(docs, config, _CHUNK, workers))
     while chunk := list(itertools.islice(profs, batch)):
         index.add_profiles(chunk)
         stored += len(chunk)

@@ -33,8 +33,8 @@ from dedup.read import Document
 from dedup.verify import Evidence, Profile, ProfileView, decide, profiles, screen
 
 __all__ = [
-    "Blobs", "LevelKeys", "ProfileFile", "Result", "candidate_pairs", "chunk_map", "decided",
-    "level_keys", "order", "profile_batches", "profiled", "run",
+    "Blobs", "LevelKeys", "ProfileFile", "Result", "batches", "candidate_pairs", "decided",
+    "level_keys", "order", "process_map", "profile_batches", "profiled", "run",
 ]
 
 T = TypeVar("T")
@@ -192,14 +192,20 @@ class ProfileFile:
         del self._ends[-len(blobs) - 1]  # the initial value, already the last end
 
 
-def chunk_map(func: Callable[[list[T]], R], items: list[T], size: int,
-              workers: int) -> Iterator[R]:
-    """Yield ``func`` of each chunk of ``size`` items, in order.
+def batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Yield lists of ``size`` items (the last one shorter), reading ``items`` lazily."""
+    it = iter(items)
+    while batch := list(itertools.islice(it, size)):
+        yield batch
+
+
+def process_map(func: Callable[[list[T]], R], chunks: Iterable[list[T]],
+                workers: int) -> Iterator[R]:
+    """Yield ``func`` of each chunk, in order.
 
     The chunks go to ``workers`` processes (this one if 1), at most two in flight per
     process so that memory stays flat; ``func`` and its results must pickle.
     """
-    chunks = (items[lo:lo + size] for lo in range(0, len(items), size))
     if workers == 1:
         yield from map(func, chunks)
         return
@@ -217,7 +223,7 @@ def _profile_bytes(docs: list[Document], config: Config) -> list[bytes]:
     return [prof.to_bytes() for prof in profiles(docs, config)]
 
 
-def profile_batches(docs: list[Document], config: Config, size: int,
+def profile_batches(docs: Iterable[Document], config: Config, size: int,
                     workers: int) -> Iterator[list[Profile]]:
     """Profiles of ``docs`` in batches of ``size``, made by ``workers`` processes.
 
@@ -225,10 +231,10 @@ def profile_batches(docs: list[Document], config: Config, size: int,
     times less than pickled) and come back as :meth:`~dedup.verify.Profile.from_bytes`
     rebuilds them: what :meth:`dedup.store.Index.add_profiles` stores and keys is the same.
     """
-    batches = chunk_map(functools.partial(_profile_bytes, config=config), docs, size, workers)
-    for lo, blobs in zip(itertools.count(0, size), batches, strict=False):
-        yield [Profile.from_bytes(doc, blob) for doc, blob in zip(docs[lo:lo + size], blobs,
-                                                                  strict=True)]
+    mine, theirs = itertools.tee(batches(docs, size))
+    done = process_map(functools.partial(_profile_bytes, config=config), theirs, workers)
+    for batch, blobs in zip(mine, done, strict=True):
+        yield [Profile.from_bytes(doc, blob) for doc, blob in zip(batch, blobs, strict=True)]
 
 
 def _profile_chunk(docs: list[Document], config: Config) -> tuple[list[bytes], list[LevelKeys]]:
@@ -251,8 +257,8 @@ def profiled(docs: list[Document], config: Config, blobs: Blobs, workers: int = 
     parts: dict[str, list[LevelKeys]] = {}
     bar = iter(progress(range(len(docs)), "profile", len(docs)))
     lo = 0
-    chunks = chunk_map(functools.partial(_profile_chunk, config=config), docs, _PROFILE_CHUNK,
-                       workers)
+    chunks = process_map(functools.partial(_profile_chunk, config=config),
+                         batches(docs, _PROFILE_CHUNK), workers)
     for chunk_blobs, levels in chunks:
         for level in levels:
             parts.setdefault(level.level, []).append(level._replace(owners=level.owners + lo))
