@@ -31,10 +31,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 from newsgen import articles
 
 from dedup.config import Config
-from dedup.engine import profile_batches
 from dedup.read import Document
 from dedup.store import Index
 from dedup.verify import profiles
+from dedup.workers import profile_batches
 
 _CHUNK = 2000
 

@@ -19,9 +19,9 @@ import orjson
 
 from dedup import options as base
 from dedup.config import Config
-from dedup.engine import profile_batches
 from dedup.read import Fields, InputError, load_line, parse_record
 from dedup.store import Busy, IncompatibleIndex, Index, stored_config
+from dedup.workers import profile_batches
 
 __all__ = ["filter_command", "index_group", "parse_duration"]
 

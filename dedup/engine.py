@@ -10,17 +10,15 @@ from __future__ import annotations
 import functools
 import gc
 import itertools
-import multiprocessing
 import os
 import tempfile
 import time
 from array import array
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import Any, NamedTuple, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
@@ -31,14 +29,13 @@ from dedup.index import LSHIndex, band_keys, unique_pairs
 from dedup.params import optimal_params
 from dedup.read import Document
 from dedup.verify import Evidence, Profile, ProfileView, decide, profiles, screen
+from dedup.workers import CAN_FORK, batches, process_map
 
 __all__ = [
-    "Blobs", "LevelKeys", "ProfileFile", "Result", "batches", "candidate_pairs", "decided",
-    "level_keys", "order", "process_map", "profile_batches", "profiled", "run",
+    "Blobs", "LevelKeys", "ProfileFile", "Result", "candidate_pairs", "decided", "level_keys",
+    "order", "profiled", "run",
 ]
 
-T = TypeVar("T")
-R = TypeVar("R")
 Progress = Callable[[Iterable[Any], str, int], Iterable[Any]]
 _PROFILE_CHUNK = 2000  # documents profiled at once before their profiles are serialised
 _VERIFY_CHUNK = 20_000  # candidate pairs decided per task when several processes verify
@@ -192,51 +189,6 @@ class ProfileFile:
         del self._ends[-len(blobs) - 1]  # the initial value, already the last end
 
 
-def batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
-    """Yield lists of ``size`` items (the last one shorter), reading ``items`` lazily."""
-    it = iter(items)
-    while batch := list(itertools.islice(it, size)):
-        yield batch
-
-
-def process_map(func: Callable[[list[T]], R], chunks: Iterable[list[T]],
-                workers: int) -> Iterator[R]:
-    """Yield ``func`` of each chunk, in order.
-
-    The chunks go to ``workers`` processes (this one if 1), at most two in flight per
-    process so that memory stays flat; ``func`` and its results must pickle.
-    """
-    if workers == 1:
-        yield from map(func, chunks)
-        return
-    with ProcessPoolExecutor(workers) as pool:
-        pending: deque[Future[R]] = deque()
-        for chunk in chunks:
-            pending.append(pool.submit(func, chunk))
-            if len(pending) == 2 * workers:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
-
-
-def _profile_bytes(docs: list[Document], config: Config) -> list[bytes]:
-    return [prof.to_bytes() for prof in profiles(docs, config)]
-
-
-def profile_batches(docs: Iterable[Document], config: Config, size: int,
-                    workers: int) -> Iterator[list[Profile]]:
-    """Profiles of ``docs`` in batches of ``size``, made by ``workers`` processes.
-
-    Profiles travel between processes serialised (~13 KB for a ~600-word article, several
-    times less than pickled) and come back as :meth:`~dedup.verify.Profile.from_bytes`
-    rebuilds them: what :meth:`dedup.store.Index.add_profiles` stores and keys is the same.
-    """
-    mine, theirs = itertools.tee(batches(docs, size))
-    done = process_map(functools.partial(_profile_bytes, config=config), theirs, workers)
-    for batch, blobs in zip(mine, done, strict=True):
-        yield [Profile.from_bytes(doc, blob) for doc, blob in zip(batch, blobs, strict=True)]
-
-
 def _profile_chunk(docs: list[Document], config: Config) -> tuple[list[bytes], list[LevelKeys]]:
     profs = profiles(docs, config)
     return [prof.to_bytes() for prof in profs], level_keys(profs, config)
@@ -316,7 +268,6 @@ class _Decider:
                        if keep else None)
 
 
-_CAN_FORK = "fork" in multiprocessing.get_all_start_methods()
 _decider: _Decider | None = None  # the worker process's own, set by _share()
 
 
@@ -345,23 +296,17 @@ def decided(docs: Sequence[Document], blobs: Blobs, pairs: np.ndarray, config: C
     ``blobs`` (an open file) instead of receiving copies; where processes cannot fork, or
     there are few pairs, this one decides them all.
     """
-    if workers == 1 or len(pairs) <= _VERIFY_CHUNK or not _CAN_FORK:
+    if workers == 1 or len(pairs) <= _VERIFY_CHUNK or not CAN_FORK:
         yield from _Decider(docs, blobs, config).decided(pairs)
         return
     starts = np.flatnonzero(np.diff(pairs[:, 0])) + 1  # rows where a document's pairs begin
     at = np.searchsorted(starts, np.arange(_VERIFY_CHUNK, len(pairs), _VERIFY_CHUNK))
     cuts = np.unique(starts[at[at < len(starts)]]).tolist()  # each a document's first pair
     bounds = itertools.pairwise([0, *cuts, len(pairs)])
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_share,
-                             initargs=(docs, blobs, config)) as pool:
-        pending: deque[Future[list[Evidence | None]]] = deque()
-        for lo, hi in bounds:
-            pending.append(pool.submit(_decide_slice, pairs[lo:hi]))
-            if len(pending) == 2 * workers:
-                yield from pending.popleft().result()
-        while pending:
-            yield from pending.popleft().result()
+    slices = (pairs[lo:hi] for lo, hi in bounds)
+    for decisions in process_map(_decide_slice, slices, workers, share=(docs, blobs, config),
+                                 setup=_share):
+        yield from decisions
 
 
 def run(docs: Iterable[Document], config: Config, progress: Progress = _no_progress,
