@@ -5,7 +5,9 @@
     python bench/bench_spark.py --input /tmp/crawl10k/crawl.jsonl   # any JSONL crawl
 
 Each run is a child process; peak memory is the largest sum of the resident memory of the
-child and all its descendants (driver, JVM, Python workers), sampled every 0.2 s from /proc.
+child and all its descendants (driver, JVM, Python workers), sampled every 0.2 s from /proc,
+and (``peak_pss_mib``) the largest sum of their proportional set sizes, which counts the
+pages forked workers share once.
 Shuffle bytes are the sum of the shuffle writes of every Spark stage (from the UI's REST API).
 Generated crawls come from ``bench/syndication.py`` (real prose with labelled syndicated copies,
 as in ``make quality``) and are cached in ``bench/.cache``. Not from ``bench/corpus.py``: its
@@ -33,8 +35,13 @@ ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "bench" / ".cache"
 
 
-def _tree_rss(pid: int) -> int:
-    """Resident bytes of a process and all its descendants."""
+def _tree_memory(pid: int) -> tuple[int, int]:
+    """Resident and proportional set size (bytes) of a process and all its descendants.
+
+    The resident sizes of forked processes count the pages they share once in each; the
+    proportional size (PSS) divides a shared page among its sharers, so its sum is the tree's
+    real footprint.
+    """
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
     for entry in os.listdir("/proc"):
@@ -47,12 +54,25 @@ def _tree_rss(pid: int) -> int:
             rss[int(entry)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
         except (OSError, IndexError, ValueError):
             continue
-    total, todo = 0, [pid]
+    resident = proportional = 0
+    todo = [pid]
     while todo:
         current = todo.pop()
-        total += rss.get(current, 0)
+        resident += rss.get(current, 0)
+        proportional += _pss(current)
         todo.extend(children.get(current, []))
-    return total
+    return resident, proportional
+
+
+def _pss(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
 
 
 def measure(cmd: list[str], out: Path) -> dict[str, float]:
@@ -62,14 +82,16 @@ def measure(cmd: list[str], out: Path) -> dict[str, float]:
         # stderr goes to a file: a pipe read only at the end fills and stalls a chatty JVM.
         proc = subprocess.Popen(cmd, stdout=sink, stderr=err, text=True,
                                 env={**os.environ, "SPARK_LOCAL_IP": "127.0.0.1"})
-        peak = 0
+        peak = peak_pss = 0
         while proc.poll() is None:
-            peak = max(peak, _tree_rss(proc.pid))
+            resident, proportional = _tree_memory(proc.pid)
+            peak, peak_pss = max(peak, resident), max(peak_pss, proportional)
             time.sleep(0.2)
     stderr = log.read_text(errors="replace")
     if proc.returncode:
         raise SystemExit(f"{cmd} failed (whole log: {log}):\n{stderr[-3000:]}")
-    info = {"wall_s": round(time.perf_counter() - start, 1), "peak_mib": round(peak / 2**20)}
+    info = {"wall_s": round(time.perf_counter() - start, 1), "peak_mib": round(peak / 2**20),
+            "peak_pss_mib": round(peak_pss / 2**20)}
     for line in stderr.splitlines():
         if line.startswith("BENCH "):
             info.update(json.loads(line[6:]))
