@@ -11,6 +11,7 @@ import dataclasses
 import re
 import sys
 import time
+from contextlib import closing
 from datetime import datetime, timedelta, timezone
 from typing import IO, Any
 
@@ -103,8 +104,10 @@ def add(ctx: click.Context, /, index: str, paths: tuple[str, ...], workers: int 
     with idx:
         docs = list(base.read_inputs(paths, options))
         added = 0
-        for profs in profile_batches(docs, idx.config, _BATCH, workers or base.cpus()):
-            added += sum(idx.add_profiles(profs))
+        batches = profile_batches(docs, idx.config, _BATCH, workers or base.cpus())
+        with closing(batches):  # on Ctrl-C, the workers stop now, not at exit
+            for profs in batches:
+                added += sum(idx.add_profiles(profs))
     click.echo(f"dedup: added {added} documents, {len(docs) - added} already indexed", err=True)
 
 

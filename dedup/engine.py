@@ -15,8 +15,8 @@ import tempfile
 import time
 from array import array
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple, Protocol
 
@@ -209,16 +209,17 @@ def profiled(docs: list[Document], config: Config, blobs: Blobs, workers: int = 
     parts: dict[str, list[LevelKeys]] = {}
     bar = iter(progress(range(len(docs)), "profile", len(docs)))
     lo = 0
-    chunks = process_map(functools.partial(_profile_chunk, config=config),
-                         batches(docs, _PROFILE_CHUNK), workers)
-    for chunk_blobs, levels in chunks:
-        for level in levels:
-            parts.setdefault(level.level, []).append(level._replace(owners=level.owners + lo))
-        blobs.extend(chunk_blobs)
-        hi = lo + len(chunk_blobs)
-        docs[lo:hi] = [replace(doc, text="") for doc in docs[lo:hi]]
-        deque(itertools.islice(bar, hi - lo), maxlen=0)  # moves the progress bar on
-        lo = hi
+    made = process_map(functools.partial(_profile_chunk, config=config),
+                       batches(docs, _PROFILE_CHUNK), workers)
+    with closing(made):  # on Ctrl-C, the workers stop now, not at exit
+        for chunk_blobs, levels in made:
+            for level in levels:
+                parts.setdefault(level.level, []).append(level._replace(owners=level.owners + lo))
+            blobs.extend(chunk_blobs)
+            hi = lo + len(chunk_blobs)
+            docs[lo:hi] = [replace(doc, text="") for doc in docs[lo:hi]]
+            deque(itertools.islice(bar, hi - lo), maxlen=0)  # moves the progress bar on
+            lo = hi
     deque(bar, maxlen=0)
     return [LevelKeys(name, np.concatenate([part.keys for part in chunks]),
                       np.concatenate([part.owners for part in chunks]).astype(np.int64),
@@ -282,7 +283,7 @@ def _decide_slice(pairs: np.ndarray) -> list[Evidence | None]:
 
 
 def decided(docs: Sequence[Document], blobs: Blobs, pairs: np.ndarray, config: Config,
-            workers: int = 1) -> Iterator[Evidence | None]:
+            workers: int = 1) -> Generator[Evidence | None, None, None]:
     """Decide every candidate pair in order; None for a pair the screen drops.
 
     Each document's candidates go through :func:`dedup.verify.screen` at once, an exact bound:
@@ -335,9 +336,10 @@ def run(docs: Iterable[Document], config: Config, progress: Progress = _no_progr
             del levels
         with _timed(timings, "verify"):
             decisions = decided(ranked, blobs, result.candidates, config, workers)
-            for evidence in progress(decisions, "verify", len(result.candidates)):
-                if evidence is not None and evidence.relation is not None:
-                    result.evidence.append(evidence)
+            with closing(decisions):  # as in profiled()
+                for evidence in progress(decisions, "verify", len(result.candidates)):
+                    if evidence is not None and evidence.relation is not None:
+                        result.evidence.append(evidence)
     with _timed(timings, "cluster"):
         index_of = {doc.id: n for n, doc in enumerate(ranked)}
         edges = [(index_of[ev.a], index_of[ev.b]) for ev in result.evidence]

@@ -10,7 +10,7 @@ import functools
 import itertools
 import multiprocessing
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, TypeVar
 
@@ -36,7 +36,7 @@ def batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
 
 def process_map(func: Callable[[C], R], chunks: Iterable[C], workers: int, *,
                 share: tuple[Any, ...] = (), setup: Callable[..., None] | None = None,
-                ) -> Iterator[R]:
+                ) -> Generator[R, None, None]:
     """Yield ``func`` of each chunk, in order.
 
     The chunks go to ``workers`` processes (this one if 1), at most two in flight per
@@ -48,8 +48,8 @@ def process_map(func: Callable[[C], R], chunks: Iterable[C], workers: int, *,
         yield from map(func, chunks)
         return
     context = multiprocessing.get_context("fork") if setup else None
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=setup,
-                             initargs=share) as pool:
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=setup, initargs=share)
+    try:
         pending: deque[Future[R]] = deque()
         for chunk in chunks:
             pending.append(pool.submit(func, chunk))
@@ -57,6 +57,25 @@ def process_map(func: Callable[[C], R], chunks: Iterable[C], workers: int, *,
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
+    except BaseException:  # Ctrl-C, an error, or the caller closing early
+        _stop(pool)
+        raise
+    pool.shutdown()
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Stop the workers now, not after the chunks queued for them.
+
+    A worker that catches Ctrl-C goes on with its queued chunks, which nobody will read: 7 s
+    of them on a 20,000-article crawl. Before Python 3.14 there is no public way to stop it.
+    """
+    terminate = getattr(pool, "terminate_workers", None)  # Python 3.14
+    if terminate is not None:
+        terminate()
+        return
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.terminate()
+    pool.shutdown(cancel_futures=True)
 
 
 def _profile_bytes(docs: list[Document], config: Config) -> list[bytes]:
@@ -64,7 +83,7 @@ def _profile_bytes(docs: list[Document], config: Config) -> list[bytes]:
 
 
 def profile_batches(docs: Iterable[Document], config: Config, size: int,
-                    workers: int) -> Iterator[list[Profile]]:
+                    workers: int) -> Generator[list[Profile], None, None]:
     """Profiles of ``docs`` in batches of ``size``, made by ``workers`` processes.
 
     Profiles travel between processes serialised (for a short article 2.8 KB against 9.3 KB

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -38,6 +40,24 @@ def test_batches_are_lazy_and_keep_every_item() -> None:
 def test_process_map_keeps_the_order(workers: int) -> None:
     chunks = list(batches(range(1000), 7))
     assert list(process_map(sum, chunks, workers)) == [sum(c) for c in chunks]
+
+
+def _sleep_then_mark(chunk: tuple[float, str]) -> int:
+    seconds, mark = chunk
+    time.sleep(seconds)
+    Path(mark).touch()
+    return os.getpid()
+
+
+def test_closing_early_stops_the_workers_at_once(tmp_path: Path) -> None:
+    """Ctrl-C or a caller that stops reading: queued chunks are not run to the end."""
+    chunks = [(0.0, str(tmp_path / "0"))] + [(5.0, str(tmp_path / str(n))) for n in range(1, 9)]
+    results = process_map(_sleep_then_mark, chunks, 2)
+    first = next(results)
+    results.close()  # what leaving a `with closing(...)` block on Ctrl-C does
+    with pytest.raises(ProcessLookupError):
+        os.kill(first, 0)  # the worker is gone (and reaped)
+    assert [p.name for p in tmp_path.iterdir()] == ["0"]  # and no queued chunk ran to its end
 
 
 @pytest.mark.skipif(not CAN_FORK, reason="processes cannot fork here")
