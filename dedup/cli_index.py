@@ -104,8 +104,7 @@ def add(ctx: click.Context, /, index: str, paths: tuple[str, ...], workers: int 
     with idx:
         docs = list(base.read_inputs(paths, options))
         added = 0
-        workers = max(1, min(workers or base.cpus(), -(-len(docs) // _BATCH)))  # one a batch
-        batches = profile_batches(docs, idx.config, _BATCH, workers)
+        batches = profile_batches(docs, idx.config, _BATCH, workers or base.cpus())
         with closing(batches):  # on Ctrl-C, the workers stop now, not at exit
             for profs in batches:
                 added += sum(idx.add_profiles(profs))

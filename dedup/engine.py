@@ -209,7 +209,6 @@ def profiled(docs: list[Document], config: Config, blobs: Blobs, workers: int = 
     parts: dict[str, list[LevelKeys]] = {}
     bar = iter(progress(range(len(docs)), "profile", len(docs)))
     lo = 0
-    workers = max(1, min(workers, -(-len(docs) // _PROFILE_CHUNK)))  # at most one a chunk
     made = process_map(functools.partial(_profile_chunk, config=config),
                        batches(docs, _PROFILE_CHUNK), workers)
     with closing(made):  # on Ctrl-C, the workers stop now, not at exit

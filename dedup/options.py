@@ -143,9 +143,8 @@ def cpus() -> int:
 def run_local(paths: tuple[str, ...], options: dict[str, Any]) -> Result:
     """Read ``paths`` and run the local engine, reporting capped LSH buckets."""
     config = config_from(options)
-    # Streamed into the engine, which alone holds the texts and drops each once profiled.
     workers = options.pop("workers", None) or cpus()
-    try:
+    try:  # the input streams into the engine, which alone holds the texts and drops them
         result = run(read_inputs(paths, options), config, progress(options.pop("quiet")), workers)
     except OSError as error:
         if error.errno not in _NO_ROOM:

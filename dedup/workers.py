@@ -39,12 +39,19 @@ def process_map(func: Callable[[C], R], chunks: Iterable[C], workers: int, *,
                 ) -> Generator[R, None, None]:
     """Yield ``func`` of each chunk, in order.
 
-    The chunks go to ``workers`` processes (this one if 1), at most two in flight per
-    process so that memory stays flat; ``func``, the chunks and the results must pickle.
-    With ``setup``, the processes are forked (:data:`CAN_FORK` must hold) and each first
-    calls ``setup(*share)``: ``share`` is inherited, not copied through a pipe.
+    The chunks go to ``workers`` processes, never more than there are chunks (this one if
+    that is 1), at most two in flight per process so that memory stays flat; ``func``, the
+    chunks and the results must pickle. With ``setup``, the processes are forked
+    (:data:`CAN_FORK` must hold) and each first calls ``setup(*share)``: ``share`` is
+    inherited, not copied through a pipe.
     """
-    if workers == 1:
+    chunks = iter(chunks)
+    head = list(itertools.islice(chunks, workers))
+    workers = min(workers, len(head))
+    chunks = itertools.chain(head, chunks)
+    if workers <= 1:
+        if setup is not None:
+            setup(*share)
         yield from map(func, chunks)
         return
     context = multiprocessing.get_context("fork") if setup else None

@@ -42,6 +42,15 @@ def test_process_map_keeps_the_order(workers: int) -> None:
     assert list(process_map(sum, chunks, workers)) == [sum(c) for c in chunks]
 
 
+def _pid(_chunk: list[int]) -> int:
+    return os.getpid()
+
+
+def test_no_more_processes_than_chunks() -> None:
+    assert list(process_map(_pid, [[1]], 2)) == [os.getpid()]  # one chunk: this process
+    assert os.getpid() not in set(process_map(_pid, [[1], [2], [3]], 2))
+
+
 def _sleep_then_mark(chunk: tuple[float, str]) -> int:
     seconds, mark = chunk
     time.sleep(seconds)
