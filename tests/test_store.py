@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import random
@@ -18,6 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 from dedup.cli import cli
+from dedup.cli_index import arrived
 from dedup.config import Config
 from dedup.engine import run
 from dedup.read import Document, read_documents
@@ -363,6 +365,54 @@ def test_filter_flushes_each_line_as_it_arrives(tmp_path: Path) -> None:
     finally:
         proc.stdin.close()
         proc.wait(30)
+
+
+def test_filter_decides_a_backlog_as_it_decides_lines_one_by_one(target: str,
+                                                                 tmp_path: Path) -> None:
+    """Lines waiting together share a transaction; the verdicts are those of one at a time."""
+    seeds = _seeds()
+    docs = synthetic(6, 11)[:3] + seeds + synthetic(6, 11)[3:]
+    lines = [json.dumps({"id": d.id, "text": d.text, "date": d.date}) for d in docs]
+    lines[4:4] = ["{bad", ""]
+    lines.append(json.dumps({"id": seeds[0].id, "text": seeds[2].text}))  # an id seen before
+    lines.append(json.dumps({"id": "copy", "text": seeds[3].text}))
+    stdin = tmp_path / "in.jsonl"
+    stdin.write_text("\n".join(lines) + "\n")
+    outs = []
+    for number, batch in enumerate(["1", "4", "100"]):
+        where = (f"{target}{number}" if target.endswith(".db")
+                 else f"{target}n{number}")  # a fresh index each time
+        with stdin.open() as source:
+            out = subprocess.run([str(Path(sys.executable).with_name("dedup")), "filter",
+                                  where, "--max-batch", batch], stdin=source,
+                                 capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+        outs.append(out.stdout)
+    assert outs[0] == outs[1] == outs[2]
+    records = [json.loads(line) for line in outs[0].splitlines()]
+    assert len(records) == len(lines) - 1  # the blank line has no record
+    assert records[4]["line"] == 5 and "malformed JSON" in records[4]["error"]
+    again, copy = records[-2]["verdict"], records[-1]["verdict"]
+    assert not again["added"] and copy["relation"] == "duplicate"
+    assert {ev["a"] for ev in copy["matches"]} == {seeds[1].id, seeds[3].id}  # 001 and 003
+    assert copy["earliest"] == seeds[1].id  # the syndicated pair: 001 is the earlier
+
+
+def test_arrived_groups_the_lines_already_waiting() -> None:
+    read, write = os.pipe()
+    with os.fdopen(read, "rb") as stream:
+        groups = arrived(stream, 2)
+        os.write(write, b"a\nb\nc\n")
+        assert next(groups) == [b"a\n", b"b\n"]  # no more than the limit
+        assert next(groups) == [b"c\n"]  # does not wait for a second line
+        os.write(write, b"d\ne")
+        assert next(groups) == [b"d\n"]
+        os.write(write, b"f\n")
+        assert next(groups) == [b"ef\n"]
+        os.write(write, b"last")
+        os.close(write)
+        assert list(groups) == [[b"last"]]
+    assert list(arrived(io.BytesIO(b"x\ny\nz"), 2)) == [[b"x\n", b"y\n"], [b"z"]]
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
