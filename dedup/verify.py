@@ -30,7 +30,7 @@ from dedup.config import Config
 from dedup.normalize import content_terms
 from dedup.read import Document
 from dedup.segment import sentences
-from dedup.shingle import shingle_hashes_batch, tokens
+from dedup.shingle import joined_tokens, shingle_hashes_batch
 
 __all__ = ["Evidence", "Profile", "ProfileView", "decide", "profile", "profiles", "screen"]
 
@@ -60,7 +60,7 @@ class Profile:
 
         Computed on first use: only pairs with identical shingle sets ever need it.
         """
-        return xxhash.xxh3_64_intdigest("\x1f".join(tokens(self.doc.text)).encode())
+        return xxhash.xxh3_64_intdigest(joined_tokens(self.doc.text).encode())
 
     def to_bytes(self) -> bytes:
         """Serialise what :func:`decide` reads: shingles, digest and sentence table.

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dedup import shingle
-from dedup.shingle import TOKEN_PATTERN, shingle_hashes, shingle_hashes_batch, tokens
+from dedup.shingle import TOKEN_PATTERN, joined_tokens, shingle_hashes, shingle_hashes_batch, tokens
 
 # Characters that stress normalisation, casefolding and the token rule.
 TRICKY = (
@@ -144,6 +144,20 @@ def test_lookup_table_agrees_with_python_for_every_code_point(hashing_path: str)
     batch = shingle_hashes_batch(texts, 1, 7)
     for text, values in zip(texts, batch, strict=True):
         assert np.array_equal(values, shingle_hashes(text, 1, 7)), [hex(ord(c)) for c in text]
+
+
+@settings(derandomize=True, max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(TRICKY) | st.characters(), max_size=60))
+def test_joined_tokens_equal_the_tokens_joined(text: str) -> None:
+    assert joined_tokens(text) == "\x1f".join(tokens(text))
+
+
+def test_joined_tokens_equal_the_tokens_joined_for_every_code_point() -> None:
+    """One text per code point of planes 0-1, so each one meets the shortcut on its own."""
+    for code in range(0x20000):
+        if not 0xD800 <= code < 0xE000:
+            text = "a{0}b_{0} {0}z. {0}".format(chr(code))
+            assert joined_tokens(text) == "\x1f".join(tokens(text)), hex(code)
 
 
 @pytest.mark.parametrize("text", [
