@@ -109,6 +109,26 @@ def test_big_inputs_get_more_shuffle_partitions_and_the_same_output(
     assert remote == local and len(local.splitlines()) >= 5
 
 
+def test_generated_10k_crawl_identical(spark: Any, tmp_path: Path) -> None:
+    """10,000 generated ~600-word articles (``bench/newsgen.py``, 15% copies), two shards.
+
+    At the sentence threshold of the scale benchmark (0.9); at the default, articles drawn
+    from one word list make ~160 sentence-level candidates each, which no real crawl shows.
+    """
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        from newsgen import articles
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    docs = list(articles(10_000, seed=3))
+    for number in range(2):
+        with (tmp_path / f"{number}.jsonl").open("w", encoding="utf-8") as out:
+            out.writelines(json.dumps(doc) + "\n" for doc in docs[number::2])
+    local, remote = _both(["cluster", "--sentence-threshold", "0.9"], [str(tmp_path)])
+    assert len(local.splitlines()) > 1000  # ~1,100 clusters of copies
+    assert remote == local
+
+
 @pytest.mark.slow
 def test_generated_crawl_identical(spark: Any, tmp_path: Path) -> None:
     """10,000 generated documents in three JSONL shards (one gzipped).
