@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 __all__ = ["components"]
 
@@ -24,6 +22,11 @@ def components(n: int, edges: Iterable[tuple[int, int]]) -> list[list[int]]:
     Returns:
         Every component, singletons included, each sorted, ordered by first member.
     """
+    # Imported here: scipy is a quarter of a second of start-up that only clustering needs
+    # (``dedup filter``, ``index check`` and Spark workers never call this).
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
     pairs = np.array(list(edges), dtype=np.int64).reshape(-1, 2)
     graph = coo_matrix(
         (np.ones(len(pairs), dtype=np.int8), (pairs[:, 0], pairs[:, 1])), shape=(n, n)
