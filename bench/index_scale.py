@@ -13,6 +13,12 @@ checks run in a fresh process against pages the OS may not hold yet; a last ``ch
 warmed on 2,000 other articles), as a long-running ``dedup filter`` sees them. A ``--path``
 that exists is reused (its build is skipped, and the articles ``check_and_add`` stored are
 removed again at the end), so the measurements can be repeated.
+
+``--peer`` runs the peer instead, on the same articles: datasketch ``MinHashLSH`` (threshold
+0.5, our 128-permutation signatures) with its Redis storage, on a throw-away redis-server.
+It reports the insert rate (signatures and inserts timed, article generation not), the LSH
+query latency over the same probes (query only: no profiling, no verification) and the
+server's ``used_memory`` per article.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import argparse
 import itertools
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -28,10 +35,13 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
 from newsgen import articles
 
 from dedup.config import Config
+from dedup.hash import minhash, to_lean_minhash
 from dedup.read import Document
+from dedup.shingle import shingle_hashes_batch
 from dedup.store import Index
 from dedup.verify import profiles
 from dedup.workers import profile_batches
@@ -69,11 +79,51 @@ def _latencies(call: Callable[[Document], object], docs: list[Document]) -> np.n
     return np.array(out) * 1000
 
 
+def _peer(args: argparse.Namespace, config: Config) -> None:
+    """Insert the articles into datasketch's MinHashLSH on Redis; time inserts and queries."""
+    import redis
+    from datasketch import MinHashLSH
+    from redis_server import redis_server
+
+    def signed(docs: list[Document]) -> list[object]:
+        shingles = shingle_hashes_batch([d.text for d in docs], config.ngram, config.seed)
+        return [to_lean_minhash(sig, config.seed)
+                for sig in minhash(shingles, config.num_perm, config.seed)]
+
+    stream = _documents(args.docs + args.probes, args.seed)
+    with tempfile.TemporaryDirectory() as tmp, redis_server(Path(tmp)) as url:
+        host, port = url.split("//")[1].split("/")[0].split(":")
+        lsh = MinHashLSH(threshold=0.5, num_perm=config.num_perm, storage_config={
+            "type": "redis", "basename": b"peer", "redis": {"host": host, "port": int(port)}})
+        busy, stored = 0.0, 0
+        with lsh.insertion_session(buffer_size=5000) as session:
+            while chunk := list(itertools.islice(stream, min(_CHUNK, args.docs - stored))):
+                start = time.perf_counter()
+                for doc, sig in zip(chunk, signed(chunk), strict=True):
+                    session.insert(doc.id, sig)
+                busy += time.perf_counter() - start
+                stored += len(chunk)
+                if stored % 50_000 < _CHUNK:
+                    print(f"  {stored:,} inserted, {busy:,.0f} s busy, load "
+                          f"{os.getloadavg()[0]:.1f}", flush=True)
+            start = time.perf_counter()
+        busy += time.perf_counter() - start  # the last buffer, flushed on leaving the session
+        probes = signed(list(stream))
+        query = _latencies(lsh.query, probes)  # type: ignore[arg-type]
+        memory = redis.Redis.from_url(url).info("memory")["used_memory"]
+    print(f"{args.docs:,} articles, datasketch MinHashLSH on Redis: {stored / busy:,.0f} "
+          f"inserts/s (signatures included); query p50 {np.percentile(query, 50):.2f} ms, p99 "
+          f"{np.percentile(query, 99):.2f} ms; used_memory {memory / stored:,.0f} bytes/article; "
+          f"load {os.getloadavg()[0]:.1f}")
+
+
 def main() -> int:
     """Build (or reuse) one SQLite index and print its figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=int, default=100_000)
-    parser.add_argument("--path", required=True, help="index file (kept; reused if present)")
+    parser.add_argument("--path", help="index file (kept; reused if present)")
+    parser.add_argument("--peer", action="store_true",
+                        help="measure datasketch MinHashLSH on Redis instead")
     parser.add_argument("--sentence-threshold", type=float, default=Config().sentence_threshold)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--batch", type=int, default=5000)
@@ -81,6 +131,11 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     config = Config(sentence_threshold=args.sentence_threshold)
+    if args.peer:
+        _peer(args, config)
+        return 0
+    if args.path is None:
+        parser.error("--path is required (or --peer)")
     stream = _documents(args.docs + 2 * args.probes + 1000, args.seed)
     with Index.open(args.path, config) as index:
         have = index.stats()["documents"]
