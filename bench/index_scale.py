@@ -7,7 +7,8 @@ and 100k; this script streams: ``bench/newsgen.py`` articles are profiled in chu
 ``--workers`` processes (at most two chunks in flight per worker, so memory stays flat) and
 stored by this process with ``Index.add_profiles`` in batches of ``--batch``. Then, as
 ``bench_index.py`` measures them, ``check`` latency over ``--probes`` new articles and
-``check_and_add`` one at a time over 1,000 more, and bytes per article on disk. These first
+``check_and_add`` one at a time over 1,000 more and in batches of 100 (``check_and_add_many``,
+as ``dedup filter`` decides a backlog) over 1,000 more, and bytes per article on disk. These first
 checks run in a fresh process against pages the OS may not hold yet; a last ``check`` over
 ``--probes`` more articles runs with warm caches (the keys B-tree read once, the term caches
 warmed on 2,000 other articles), as a long-running ``dedup filter`` sees them. A ``--path``
@@ -29,8 +30,9 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -47,6 +49,7 @@ from dedup.verify import profiles
 from dedup.workers import profile_batches
 
 _CHUNK = 2000
+T = TypeVar("T")
 
 
 def _documents(n: int, seed: int) -> Iterator[Document]:
@@ -70,11 +73,12 @@ def _build(index: Index, docs: Iterator[Document], config: Config, workers: int,
           f"({stored / (time.perf_counter() - started):,.0f}/s, profiling included)", flush=True)
 
 
-def _latencies(call: Callable[[Document], object], docs: list[Document]) -> np.ndarray:
+def _latencies(call: Callable[[T], object], items: Sequence[T]) -> np.ndarray:
+    """Milliseconds of each call."""
     out = []
-    for doc in docs:
+    for item in items:
         start = time.perf_counter()
-        call(doc)
+        call(item)
         out.append(time.perf_counter() - start)
     return np.array(out) * 1000
 
@@ -109,7 +113,7 @@ def _peer(args: argparse.Namespace, config: Config) -> None:
             start = time.perf_counter()
         busy += time.perf_counter() - start  # the last buffer, flushed on leaving the session
         probes = signed(list(stream))
-        query = _latencies(lsh.query, probes)  # type: ignore[arg-type]
+        query = _latencies(lsh.query, probes)
         memory = redis.Redis.from_url(url).info("memory")["used_memory"]
     print(f"{args.docs:,} articles, datasketch MinHashLSH on Redis: {stored / busy:,.0f} "
           f"inserts/s (signatures included); query p50 {np.percentile(query, 50):.2f} ms, p99 "
@@ -136,7 +140,7 @@ def main() -> int:
         return 0
     if args.path is None:
         parser.error("--path is required (or --peer)")
-    stream = _documents(args.docs + 2 * args.probes + 1000, args.seed)
+    stream = _documents(args.docs + 2 * args.probes + 2000, args.seed)
     with Index.open(args.path, config) as index:
         have = index.stats()["documents"]
         if have == 0:
@@ -151,14 +155,18 @@ def main() -> int:
         check = _latencies(index.check, rest[:args.probes])
         added_docs = rest[args.probes:args.probes + 1000]
         added = _latencies(index.check_and_add, added_docs)
+        batched_docs = rest[args.probes + 1000:args.probes + 2000]
+        batched = _latencies(index.check_and_add_many,
+                             [batched_docs[i:i + 100] for i in range(0, 1000, 100)])
         stats = index.stats()  # counting the keys reads both key tables once
         profiles(list(_documents(2000, args.seed + 1)), config)  # warms the term caches
-        warm = _latencies(index.check, rest[args.probes + 1000:])
-        index.remove_many([doc.id for doc in added_docs])
+        warm = _latencies(index.check, rest[args.probes + 2000:])
+        index.remove_many([doc.id for doc in added_docs + batched_docs])
     print(f"{args.docs:,} articles, sentence threshold {args.sentence_threshold}: check p50 "
           f"{np.percentile(check, 50):.2f} ms, p99 {np.percentile(check, 99):.2f} ms; "
           f"check_and_add {len(added) / added.sum() * 1000:.0f}/s (p50 "
-          f"{np.percentile(added, 50):.2f} ms, p99 {np.percentile(added, 99):.2f} ms); "
+          f"{np.percentile(added, 50):.2f} ms, p99 {np.percentile(added, 99):.2f} ms), in "
+          f"batches of 100 {len(batched_docs) / batched.sum() * 1000:.0f}/s; "
           f"{stats['bytes_per_document']:,} bytes/article, {stats['keys']:,} keys; warm "
           f"check p50 {np.percentile(warm, 50):.2f} ms, p99 {np.percentile(warm, 99):.2f} ms; "
           f"load {os.getloadavg()[0]:.1f}")
