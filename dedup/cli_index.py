@@ -221,17 +221,20 @@ def arrived(stream: IO[bytes], limit: int) -> Iterator[list[bytes]]:
             yield group
         return
     waiting: deque[bytes] = deque()
-    tail, eof = b"", False
+    tail, eof = bytearray(), False  # the line being read: appended to, never copied whole
     while waiting or not eof:
         while not eof and len(waiting) < limit and (
                 not waiting or select.select([fd], [], [], 0)[0]):
             chunk = os.read(fd, 1 << 16)
             eof = not chunk
-            parts = (tail + chunk).split(b"\n")
-            tail = parts.pop()
-            waiting.extend(part + b"\n" for part in parts)
+            parts = chunk.split(b"\n")
+            tail += parts[0]
+            if len(parts) > 1:
+                waiting.append(bytes(tail) + b"\n")
+                waiting.extend(part + b"\n" for part in parts[1:-1])
+                tail = bytearray(parts[-1])
             if eof and tail:
-                waiting.append(tail)
+                waiting.append(bytes(tail))
         if waiting:
             yield [waiting.popleft() for _ in range(min(limit, len(waiting)))]
 

@@ -415,6 +415,14 @@ def test_arrived_groups_the_lines_already_waiting() -> None:
     assert list(arrived(io.BytesIO(b"x\ny\nz"), 2)) == [[b"x\n", b"y\n"], [b"z"]]
 
 
+def test_arrived_joins_a_line_read_in_many_pieces(tmp_path: Path) -> None:
+    long = b"".join(b"%07d" % i for i in range(40_000))  # 280 KB: five reads of 64 KB
+    (tmp_path / "in").write_bytes(b"a\n" + long + b"\nb\n" + long)
+    with (tmp_path / "in").open("rb") as stream:
+        lines = [line for group in arrived(stream, 100) for line in group]
+    assert lines == [b"a\n", long + b"\n", b"b\n", long]
+
+
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     """Run ``dedup`` in-process (the console script is tested by the filter tests)."""
     result = CliRunner().invoke(cli, list(args))
