@@ -371,7 +371,8 @@ def test_filter_decides_a_backlog_as_it_decides_lines_one_by_one(target: str,
                                                                  tmp_path: Path) -> None:
     """Lines waiting together share a transaction; the verdicts are those of one at a time."""
     seeds = _seeds()
-    docs = synthetic(6, 11)[:3] + seeds + synthetic(6, 11)[3:]
+    made = synthetic(6, 11)
+    docs = made[:3] + seeds + made[3:]
     lines = [json.dumps({"id": d.id, "text": d.text, "date": d.date}) for d in docs]
     lines[4:4] = ["{bad", ""]
     lines.append(json.dumps({"id": seeds[0].id, "text": seeds[2].text}))  # an id seen before
