@@ -180,11 +180,14 @@ def expire(index: str, older_than: float) -> None:
               help="Field holding the publication date (ISO 8601).")
 @click.option("--verdict-field", default="verdict", show_default=True,
               help="Field added to each article for its verdict.")
+@click.option("--warm/--no-warm", default=True, show_default=True,
+              help="Read the index's buckets once before the first line (seconds for a "
+              "million articles), so early checks do not wait on the disk.")
 @base.config_options
 @click.pass_context
 def filter_command(ctx: click.Context, /, index: str, window: float | None, max_batch: int,
                    id_field: str, text_field: str, date_field: str, verdict_field: str,
-                   **options: Any) -> None:
+                   warm: bool, **options: Any) -> None:
     """Check and add each JSONL article of stdin; write it to stdout with its verdict.
 
     One line out per line in, flushed as soon as it is decided. Lines that have already
@@ -196,6 +199,8 @@ def filter_command(ctx: click.Context, /, index: str, window: float | None, max_
     fields = Fields(id_field, text_field, date_field)
     number = 0
     with idx:
+        if warm:
+            idx.warm()
         for group in arrived(sys.stdin.buffer, max_batch):
             numbered = []
             for raw in group:

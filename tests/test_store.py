@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import os
@@ -163,6 +164,26 @@ def test_remove(target: str) -> None:
         assert index.check(Document("x", seeds[3].text)).matches[0].a == seeds[3].id
         assert seeds[1].id not in index.ids()
         assert index.audit() == []
+
+
+def test_warm_reads_every_bucket_and_changes_no_verdict(target: str) -> None:
+    docs = _seeds()
+    with Index.open(target, CONFIG) as index:
+        index.add_many(docs[:3])
+        before = [index.check(doc).to_dict() for doc in docs]
+        try:
+            read = index.warm()
+            assert gc.get_freeze_count() > 0
+        finally:
+            gc.unfreeze()
+        after = [index.check(doc).to_dict() for doc in docs]
+        stats = index.stats()
+    if target.endswith(".db"):
+        assert read == stats["keys"] > 0
+    else:
+        assert read == 0  # Redis holds the buckets in memory
+    assert after == before
+    assert before[3]["relation"] == "reuse"  # 003 against the stored 001
 
 
 def test_incompatible_settings_are_an_error(target: str) -> None:
@@ -380,12 +401,13 @@ def test_filter_decides_a_backlog_as_it_decides_lines_one_by_one(target: str,
     stdin = tmp_path / "in.jsonl"
     stdin.write_text("\n".join(lines) + "\n")
     outs = []
-    for number, batch in enumerate(["1", "4", "100"]):
+    for number, flags in enumerate([["--max-batch", "1", "--no-warm"], ["--max-batch", "4"],
+                                    ["--max-batch", "100"]]):
         where = (f"{target}{number}" if target.endswith(".db")
                  else f"{target}n{number}")  # a fresh index each time
         with stdin.open() as source:
             out = subprocess.run([str(Path(sys.executable).with_name("dedup")), "filter",
-                                  where, "--max-batch", batch], stdin=source,
+                                  where, *flags], stdin=source,
                                  capture_output=True, text=True, timeout=120)
         assert out.returncode == 0, out.stderr
         outs.append(out.stdout)

@@ -109,5 +109,8 @@ class Backend(Protocol):
     def audit(self) -> list[str]:
         """Return inconsistencies between documents and buckets (empty when consistent)."""
 
+    def warm(self) -> int:
+        """Read every bucket once so the OS caches them; return the entries read (0: in RAM)."""
+
     def close(self) -> None:
         """Release connections."""
