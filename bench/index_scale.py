@@ -5,16 +5,22 @@
 ``bench/bench_index.py`` holds its corpus and profiles in one process, which is fine at 10k
 and 100k; this script streams: ``bench/newsgen.py`` articles are profiled in chunks by
 ``--workers`` processes (at most two chunks in flight per worker, so memory stays flat) and
-stored by this process with ``Index.add_profiles`` in batches of ``--batch``. Then, as
-``bench_index.py`` measures them, ``check`` latency over ``--probes`` new articles and
-``check_and_add`` one at a time over 1,000 more and in batches of 100 (``check_and_add_many``,
-as ``dedup filter`` decides a backlog) over 1,000 more, and bytes per article on disk. These first
-checks run in a fresh process against pages the OS may not hold yet; a last ``check`` over
-``--warm-probes`` more articles runs as a long-running ``dedup filter`` does: the term caches
-warmed on 2,000 other articles, then :meth:`~dedup.store.Index.warm` (the key B-trees read
-once, the loaded objects frozen out of the garbage collector). A ``--path``
-that exists is reused (its build is skipped, and the articles ``check_and_add`` stored are
-removed again at the end), so the measurements can be repeated.
+stored by this process with ``Index.add_profiles`` in batches of ``--batch``. Then, in order:
+
+1. ``check`` over ``--probes`` new articles: the first checks of a fresh process, against
+   pages the OS may not hold yet (drop the page cache first to see a cold start);
+2. :meth:`~dedup.store.Index.warm`, timed, as ``dedup filter`` does on start (the key B-trees
+   read once, the loaded objects frozen out of the garbage collector), after the term caches
+   are warmed on 2,000 other articles;
+3. ``check`` over ``--warm-probes`` more articles;
+4. ``check_and_add`` one at a time over 1,000 more and in batches of 100
+   (``check_and_add_many``, as ``dedup filter`` decides a backlog) over 1,000 more;
+5. profiling alone over the ``--warm-probes`` articles, ms per article: a reference from the
+   same run, since this VM's speed drifts by up to 2x within a day;
+
+and bytes per article on disk. A ``--path`` that exists is reused (its build is skipped, and
+the articles ``check_and_add`` stored are removed again at the end), so the measurements can
+be repeated.
 
 ``--peer`` runs the peer instead, on the same articles: datasketch ``MinHashLSH`` (threshold
 0.5, our 128-permutation signatures) with its Redis storage, on a throw-away redis-server.
@@ -157,28 +163,31 @@ def main() -> int:
             for _ in itertools.islice(stream, args.docs):
                 pass
         rest = list(stream)
-        check = _latencies(index.check, rest[:args.probes])
-        added_docs = rest[args.probes:args.probes + 1000]
-        added = _latencies(index.check_and_add, added_docs)
-        batched_docs = rest[args.probes + 1000:args.probes + 2000]
-        batched = _latencies(index.check_and_add_many,
-                             [batched_docs[i:i + 100] for i in range(0, 1000, 100)])
+        probes, warm_probes = rest[:args.probes], rest[args.probes:-2000]
+        added_docs, batched_docs = rest[-2000:-1000], rest[-1000:]
+        check = _latencies(index.check, probes)
         profiles(list(_documents(2000, args.seed + 1)), config)  # warms the term caches
         start = time.perf_counter()
         index.warm()
         warmed = time.perf_counter() - start
-        warm = _latencies(index.check, rest[args.probes + 2000:])
+        warm = _latencies(index.check, warm_probes)
+        added = _latencies(index.check_and_add, added_docs)
+        batched = _latencies(index.check_and_add_many,
+                             [batched_docs[i:i + 100] for i in range(0, 1000, 100)])
+        start = time.perf_counter()
+        profiles(warm_probes, config)
+        profiling = (time.perf_counter() - start) / len(warm_probes) * 1000
         stats = index.stats()
         index.remove_many([doc.id for doc in added_docs + batched_docs])
-    print(f"{args.docs:,} articles, sentence threshold {args.sentence_threshold}: check p50 "
-          f"{np.percentile(check, 50):.2f} ms, p99 {np.percentile(check, 99):.2f} ms; "
+    print(f"{args.docs:,} articles, sentence threshold {args.sentence_threshold}: first check "
+          f"p50 {np.percentile(check, 50):.2f} ms, p99 {np.percentile(check, 99):.2f} ms; "
+          f"warm() {warmed:.1f} s, then check p50 {np.percentile(warm, 50):.2f} ms, p99 "
+          f"{np.percentile(warm, 99):.2f} ms, max {warm.max():.2f} ms over {len(warm):,}; "
           f"check_and_add {len(added) / added.sum() * 1000:.0f}/s (p50 "
           f"{np.percentile(added, 50):.2f} ms, p99 {np.percentile(added, 99):.2f} ms), in "
-          f"batches of 100 {len(batched_docs) / batched.sum() * 1000:.0f}/s; "
-          f"{stats['bytes_per_document']:,} bytes/article, {stats['keys']:,} keys; warm() "
-          f"{warmed:.1f} s, then check p50 {np.percentile(warm, 50):.2f} ms, p99 "
-          f"{np.percentile(warm, 99):.2f} ms, max {warm.max():.2f} ms over {len(warm):,}; "
-          f"load {os.getloadavg()[0]:.1f}")
+          f"batches of 100 {len(batched_docs) / batched.sum() * 1000:.0f}/s; profiling alone "
+          f"{profiling:.2f} ms/article; {stats['bytes_per_document']:,} bytes/article, "
+          f"{stats['keys']:,} keys; load {os.getloadavg()[0]:.1f}")
     return 0
 
 
