@@ -32,6 +32,7 @@ from conftest import Report, median
 from corpus import make
 from datasketch import MinHash
 
+import dedup.hash as dhash
 from dedup.config import Config
 from dedup.hash import Method, hash_tokens, minhash, signatures
 from dedup.read import Document
@@ -235,6 +236,24 @@ def test_sentence_minhash(benchmark: Any, bench_report: Report,
     bench_report.add("sentence level (content-term sets, kperm, 48 values)",
                      f"minhash(method='kperm') of {n:,} sentence sets",
                      f"{n / median(benchmark):>10,.0f} sentences/s")
+
+
+def test_sentence_minhash_numpy_path(benchmark: Any, bench_report: Report,
+                                     sentence_sets: list[list[str]],
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same signatures by the NumPy path (no compiled core): the reference of the row above."""
+    config = Config()
+    hashed = [hash_tokens(terms, config.seed) for terms in sentence_sets]
+    compiled = minhash(hashed, config.sentence_num_perm, config.seed, method="kperm")
+    monkeypatch.setattr(dhash, "_core", None)
+    sig = benchmark.pedantic(minhash, (hashed, config.sentence_num_perm, config.seed),
+                             {"method": "kperm"}, rounds=5)
+    assert np.array_equal(sig, compiled)
+    n, ours = len(sentence_sets), bench_report.values.get("sentences-minhash")
+    ratio = f" (compiled core {median(benchmark) / ours:.1f}x faster)" if ours else ""
+    bench_report.add("sentence level (content-term sets, kperm, 48 values)",
+                     "minhash(method='kperm'), NumPy path",
+                     f"{n / median(benchmark):>10,.0f} sentences/s{ratio}")
 
 
 def test_sentence_hash_and_minhash(benchmark: Any, bench_report: Report,

@@ -1,12 +1,12 @@
-/* The compiled hashing core: raw texts to word n-gram hashes, and n-gram hashes to
- * one-permutation MinHash bins.
+/* The compiled hashing core: raw texts to word n-gram hashes, n-gram hashes to
+ * one-permutation MinHash bins, and small sets to classic k-permutation MinHash rows.
  *
  * It computes exactly what the NumPy path of dedup/shingle.py and dedup/hash.py computes
- * (tests/test_core.py compares them on every code point), one pass over each text and no
- * Python object per token. Everything the hashes depend on (the code-point table, the seed
- * keys, the n-gram weights, the polynomial base) comes from Python, so the constants live in
- * one place. Inputs and outputs are buffers (NumPy arrays), so building needs only a C
- * compiler and the Python headers.
+ * (tests/test_shingle.py compares them on every code point, tests/test_hash.py on random
+ * sets), one pass over each text and no Python object per token. Everything the hashes
+ * depend on (the code-point table, the seed keys, the n-gram weights, the polynomial base,
+ * the permutations) comes from Python, so the constants live in one place. Inputs and outputs
+ * are buffers (NumPy arrays), so building needs only a C compiler and the Python headers.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -278,9 +278,63 @@ static PyObject *oph(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+PyDoc_STRVAR(kperm_doc,
+"kperm(values, offsets, key, a, b, sig)\n"
+"--\n\n"
+"For each row r with values, set sig[r, j] to the minimum of a[j] * mix64(v ^ key) + b[j]\n"
+"(mod 2**64) over the values v of values[offsets[r]:offsets[r + 1]]; rows without values\n"
+"are left as they are. a and b hold num_perm uint64; sig (uint64, rows x num_perm) must\n"
+"start at the maximum.");
+
+static PyObject *kperm(PyObject *self, PyObject *args) {
+    PyObject *values_obj, *offsets_obj, *a_obj, *b_obj, *sig_obj;
+    unsigned long long key;
+    if (!PyArg_ParseTuple(args, "OOKOOO", &values_obj, &offsets_obj, &key, &a_obj, &b_obj,
+                          &sig_obj))
+        return NULL;
+    Py_buffer bufs[5];
+    PyObject *objs[5] = {values_obj, offsets_obj, a_obj, b_obj, sig_obj};
+    const char *names[5] = {"values", "offsets", "a", "b", "sig"};
+    int got = 0;
+    for (; got < 5; got++) {
+        if (get_buffer(objs[got], &bufs[got], got == 1 ? (Py_ssize_t)sizeof(Py_ssize_t) : 0,
+                       got == 4, names[got]))
+            break;
+    }
+    int bad = got < 5;
+    if (!bad) {
+        const uint64_t *v = bufs[0].buf, *a = bufs[2].buf, *b = bufs[3].buf;
+        const Py_ssize_t *offs = bufs[1].buf;
+        uint64_t *out = bufs[4].buf;
+        Py_ssize_t rows = bufs[1].len / (Py_ssize_t)sizeof(Py_ssize_t) - 1;
+        Py_ssize_t num_perm = bufs[2].len / 8;
+        bad = num_perm < 1 || bufs[3].len != bufs[2].len || num_perm * rows * 8 != bufs[4].len
+              || (rows >= 0 && offs[rows] * 8 > bufs[0].len);
+        for (Py_ssize_t r = 0; r < rows && !bad; r++) {
+            if (offs[r] > offs[r + 1] || offs[r] < 0) {
+                bad = 1;
+                break;
+            }
+            uint64_t *row = out + r * num_perm;
+            for (Py_ssize_t i = offs[r]; i < offs[r + 1]; i++) {
+                uint64_t m = mix64(v[i] ^ key);
+                for (Py_ssize_t j = 0; j < num_perm; j++) {
+                    uint64_t p = a[j] * m + b[j];
+                    row[j] = p < row[j] ? p : row[j];
+                }
+            }
+        }
+        if (bad) PyErr_SetString(PyExc_ValueError, "offsets, a, b and sig do not fit values");
+    }
+    while (got-- > 0) PyBuffer_Release(&bufs[got]);
+    if (bad) return NULL;
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"shingles", shingles, METH_VARARGS, shingles_doc},
     {"oph", oph, METH_VARARGS, oph_doc},
+    {"kperm", kperm, METH_VARARGS, kperm_doc},
     {NULL, NULL, 0, NULL},
 };
 

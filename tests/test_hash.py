@@ -108,27 +108,35 @@ def test_empty_inputs() -> None:
     assert len(set(rows[1].tolist())) == 1  # one element fills every bin by densification
 
 
-@pytest.mark.parametrize("num_perm", [1, 7, 128])
-def test_compiled_oph_equals_numpy(monkeypatch: pytest.MonkeyPatch, num_perm: int) -> None:
+@pytest.mark.parametrize("method", ["oph", "kperm"])
+@pytest.mark.parametrize("num_perm", [1, 7, 48, 128])
+def test_compiled_minhash_equals_numpy(monkeypatch: pytest.MonkeyPatch, num_perm: int,
+                                       method: dhash.Method) -> None:
     if dhash._core is None:
         pytest.fail("dedup._core is not built")
     rng = np.random.default_rng(num_perm)
     sets = [rng.integers(0, 2**63, size=n, dtype=np.int64).astype(np.uint64) * np.uint64(2)
             for n in (0, 1, 3, 50, 700, 0, 2000)]
-    compiled = minhash(sets, num_perm, 5)
+    compiled = minhash(sets, num_perm, 5, method)
     monkeypatch.setattr(dhash, "_core", None)
-    assert np.array_equal(compiled, minhash(sets, num_perm, 5))
+    assert np.array_equal(compiled, minhash(sets, num_perm, 5, method))
     assert (compiled[0] == MAX).all() and not (compiled[4] == MAX).any()
 
 
-def test_compiled_oph_checks_its_buffers() -> None:
+def test_compiled_minhash_checks_its_buffers() -> None:
     if dhash._core is None:
         pytest.fail("dedup._core is not built")
     sig = np.full((2, 8), MAX, dtype=np.uint64)
+    perm = np.ones(8, dtype=np.uint64)
     with pytest.raises(ValueError, match="offsets do not fit"):
         dhash._core.oph(np.arange(3, dtype=np.uint64), np.array([0, 2, 5]), 1, sig)
     with pytest.raises(ValueError, match="offsets do not fit"):
         dhash._core.oph(np.arange(3, dtype=np.uint64), np.array([0, 2, 1]), 1, sig)
+    with pytest.raises(ValueError, match="do not fit values"):
+        dhash._core.kperm(np.arange(3, dtype=np.uint64), np.array([0, 2, 5]), 1, perm, perm, sig)
+    with pytest.raises(ValueError, match="do not fit values"):
+        dhash._core.kperm(np.arange(3, dtype=np.uint64), np.array([0, 2, 3]), 1, perm, perm[:4],
+                          sig)
 
 
 @pytest.mark.parametrize("method", ["oph", "kperm"])
