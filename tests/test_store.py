@@ -113,6 +113,28 @@ def test_exact_copy_is_duplicate_and_repeated_id_is_not_added(target: str) -> No
     assert [(m.a, m.b) for m in again.matches] == [(doc.id, "copy")]
 
 
+@pytest.mark.parametrize("batch", [False, True])
+def test_full_buckets_are_not_searched_and_stop_growing(target: str, batch: bool) -> None:
+    """A bucket keeps ``max_bucket + 1`` members, enough to know it is full.
+
+    Copies share every key: the second is verified against the first, the third finds its
+    buckets at the cap (not searched, still filed) and the fourth finds them full (not filed):
+    once the first two are removed, a fifth copy meets the third alone.
+    """
+    config = Config(max_bucket=2)
+    copies = [Document(f"c{i}", _seeds()[0].text) for i in range(5)]
+    with Index.open(target, config) as index:
+        index.add(copies[0])
+        verdicts = (index.check_and_add_many(copies[1:4]) if batch
+                    else [index.check_and_add(doc) for doc in copies[1:4]])
+        assert index.remove_many(["c0", "c1"]) == 2
+        last = index.check(copies[4])
+        assert index.audit() == []
+    assert [v.relation for v in verdicts] == ["duplicate", None, None]
+    assert all(v.added for v in verdicts)
+    assert [(m.a, m.b, m.relation) for m in last.matches] == [("c2", "c4", "duplicate")]
+
+
 def test_restart_gives_the_same_verdicts(target: str) -> None:
     docs = _seeds()
     probes = [Document(f"probe-{d.id}", d.text[: len(d.text) * 2 // 3]) for d in docs]

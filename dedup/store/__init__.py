@@ -96,9 +96,12 @@ def epoch(date: str | None, arrival: float) -> float:
     return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).timestamp()
 
 
+@functools.lru_cache(maxsize=16)
 def _salts(level: int, bands: int) -> np.ndarray:
-    return mix64(np.arange(bands, dtype=np.uint64) + np.uint64(0x9E3779B97F4A7C15 * (level + 1)
-                                                                 % (1 << 64)))
+    salts = mix64(np.arange(bands, dtype=np.uint64)
+                  + np.uint64(0x9E3779B97F4A7C15 * (level + 1) % (1 << 64)))
+    salts.flags.writeable = False  # cached: shared by every call
+    return salts
 
 
 def documents_keys(profs: Sequence[Profile], config: Config) -> list[np.ndarray]:
@@ -320,15 +323,18 @@ class Index:
             me = _Candidate((doc.date is None, doc.date or "", seq), doc.id,
                             epoch(doc.date, arrival), prof=prof)
             members: set[tuple[str, int]] = set()
-            insert = []
-            for key in doc_keys.tolist():
+            insert = doc_keys.tolist()
+            full = set()
+            for key in found.keys() & insert | pending.keys() & insert:  # most keys are new
                 seqs, mine = found.get(key, []), pending.get(key, [])
                 size = len(seqs) + len(mine)
                 if verify and size + 1 <= cap:  # storing alone needs only the bucket sizes
                     members.update(("s", s) for s in seqs)
                     members.update(("b", b) for b in mine)
-                if size <= cap:  # a bucket keeps cap + 1 members: enough to know it is full
-                    insert.append(key)
+                if size > cap:  # a bucket keeps cap + 1 members: enough to know it is full
+                    full.add(key)
+            if full:
+                insert = [key for key in insert if key not in full]
             matches: list[tuple[_Candidate, Evidence]] = []
             checked = 0
             if verify:
