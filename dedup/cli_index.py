@@ -35,7 +35,7 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 #: Articles per transaction of ``dedup index add``. Measured with the one-table key layout
 #: (format 2), where each batch rewrote the B-tree leaves its keys fell in: storing 60,000
 #: profiled articles ran at 906 and 1,045/s in batches of 5,000 against 581 and 745/s in
-#: batches of 500. Not measured again since new keys go to the small ``recent`` table.
+#: batches of 500. Not measured again since new keys are appended with their row (format 4).
 _BATCH = 5000
 #: Most waiting lines ``dedup filter`` decides in one transaction: a line alone is decided at
 #: once; a backlog is decided in batches, which share one lookup and one commit.

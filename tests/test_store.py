@@ -306,7 +306,7 @@ def test_sqlite_second_writer_waits_then_fails_clearly(tmp_path: Path) -> None:
 def test_sqlite_wal_is_checkpointed_rarely_and_folded_back_on_close(tmp_path: Path) -> None:
     path = tmp_path / "index.db"
     with Index.open(str(path), CONFIG) as index:
-        for doc in synthetic(150, 3):
+        for doc in synthetic(300, 3):
             index.add(doc)  # one commit each, as `dedup filter` stores
         before = index.stats()  # most committed pages are still only in the WAL
         assert before["wal_bytes"] > 1000 * 4096
@@ -317,14 +317,13 @@ def test_sqlite_wal_is_checkpointed_rarely_and_folded_back_on_close(tmp_path: Pa
     assert not Path(f"{path}-wal").exists()
     with Index.open(str(path), CONFIG) as index:
         after = index.stats()
-        assert after["documents"] == 150 and index.audit() == []
+        assert after["documents"] == 300 and index.audit() == []
     # The size counts the committed database, whether or not the WAL was folded back yet.
     assert after["size_bytes"] == before["size_bytes"] == path.stat().st_size
 
 
-def _table_keys(index: Index, table: str) -> list[int]:
-    assert isinstance(index.backend, SQLiteBackend)
-    return [row[0] for row in index.backend.db.execute(f"SELECT key FROM {table}")]
+def _ranges(keys: list[int]) -> set[int]:
+    return {(key + (1 << 63)) // ((1 << 64) // SLICES) for key in keys}
 
 
 def test_sqlite_moves_recent_keys_in_ranges_without_changing_answers(
@@ -336,21 +335,42 @@ def test_sqlite_moves_recent_keys_in_ranges_without_changing_answers(
         assert plain.stats()["recent_keys"] == total  # below the limit, nothing moves
         expected = [plain.check(doc) for doc in probes]
     monkeypatch.setattr(sqlite_store, "RECENT_KEYS", total // 2)
-    with Index.open(str(tmp_path / "moved.db"), CONFIG) as moved:
+    path = str(tmp_path / "moved.db")
+    with Index.open(path, CONFIG) as moved, Index.open(path, CONFIG) as other:
         moved.add_many(docs[:20] + _seeds() + docs[20:])
         stats = moved.stats()
         assert stats["keys"] == total and 0 < stats["recent_keys"] <= total // 2
-        width = (1 << 64) // SLICES
-        ranges = {(key + (1 << 63)) // width for key in _table_keys(moved, "keys")}
+        assert isinstance(moved.backend, SQLiteBackend)
+        filed = [row[0] for row in moved.backend.db.execute("SELECT key FROM keys")]
+        ranges = _ranges(filed)
         assert ranges == set(range(len(ranges)))  # whole ranges, in order, until under the limit
-        assert not ranges & {(key + (1 << 63)) // width for key in _table_keys(moved, "recent")}
+        assert not ranges & _ranges(moved.backend._recent.arrays()[0].tolist())
         assert [moved.check(doc) for doc in probes] == expected
+        assert [other.check(doc) for doc in probes] == expected  # another connection reads both
         assert moved.remove(_seeds()[2].id) and moved.remove(docs[30].id)
-        assert moved.audit() == []  # includes: the merge row counts what recent holds
+        assert [other.check(doc) for doc in probes] == [moved.check(doc) for doc in probes]
+        assert moved.audit() == [] and other.audit() == []
         monkeypatch.setattr(sqlite_store, "RECENT_KEYS", 0)
         moved.add(docs[0])  # already stored: nothing written, nothing moved
         moved.add(Document("last", docs[0].text + " And one more sentence here."))
         assert moved.stats()["recent_keys"] == 0 and moved.audit() == []
+        assert other.stats() == moved.stats() and other.audit() == []
+
+
+def test_sqlite_refuses_an_index_of_the_previous_layout_untouched(tmp_path: Path) -> None:
+    """A format-3 file (a ``recent`` table, no ``moved``) is refused, and not written to."""
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path)
+    old.executescript("CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);"
+                      "CREATE TABLE recent (key INTEGER, seq INTEGER);")
+    old.execute("INSERT INTO settings VALUES ('config', ?)",
+                (json.dumps({**CONFIG.to_dict(), "format": 3}),))
+    old.commit()
+    old.close()
+    before = path.read_bytes()
+    with pytest.raises(IncompatibleIndex, match="format 3"):
+        Index.open(str(path), CONFIG)
+    assert path.read_bytes() == before
 
 
 def _dedup(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:

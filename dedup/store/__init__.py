@@ -46,9 +46,9 @@ KEY_SETTINGS = ("ngram", "num_perm", "seed", "threshold", "sentence_num_perm",
 _STRENGTH = {"duplicate": 3, "near-duplicate": 2, "reuse": 1}
 _RETRIES = 20
 _CACHE = 1024
-#: Version of the index layout (3: SQLite files new keys in a ``recent`` table; 2: a document
-#: is a serialised profile; 1: compressed text).
-FORMAT = 3
+#: Version of the index layout (4: SQLite keeps recent keys in the documents' rows only; 3:
+#: in a ``recent`` table; 2: a document is a serialised profile; 1: compressed text).
+FORMAT = 4
 #: Text profiled to fingerprint the profiling code (segmentation, normalisation, weights,
 #: hashing): stored profiles are only comparable with profiles made the same way.
 _PROBE = ("The Ministry of Defence approved five S-400 divisions on 12 March 2024, "
