@@ -226,6 +226,14 @@ fail_table:
     return NULL;
 }
 
+/* Whether offs[0..rows] rise from 0 or more to at most `values`: rows of a values buffer. */
+static int offsets_fit(const Py_ssize_t *offs, Py_ssize_t rows, Py_ssize_t values) {
+    if (offs[0] < 0 || offs[rows] > values) return 0;
+    for (Py_ssize_t r = 0; r < rows; r++)
+        if (offs[r] > offs[r + 1]) return 0;
+    return 1;
+}
+
 PyDoc_STRVAR(oph_doc,
 "oph(values, offsets, key, sig)\n"
 "--\n\n"
@@ -254,12 +262,8 @@ static PyObject *oph(PyObject *self, PyObject *args) {
     const uint64_t *v = values.buf;
     uint64_t *out = sig.buf;
     int bad = rows && (num_perm < 1 || num_perm * rows * 8 != sig.len ||
-                       offs[rows] * 8 > values.len);
+                       !offsets_fit(offs, rows, values.len / 8));
     for (Py_ssize_t r = 0; r < rows && !bad; r++) {
-        if (offs[r] > offs[r + 1] || offs[r] < 0) {
-            bad = 1;
-            break;
-        }
         uint64_t *row = out + r * num_perm;
         for (Py_ssize_t i = offs[r]; i < offs[r + 1]; i++) {
             uint64_t m = mix64(v[i] ^ key);
@@ -309,12 +313,8 @@ static PyObject *kperm(PyObject *self, PyObject *args) {
         Py_ssize_t rows = bufs[1].len / (Py_ssize_t)sizeof(Py_ssize_t) - 1;
         Py_ssize_t num_perm = bufs[2].len / 8;
         bad = num_perm < 1 || bufs[3].len != bufs[2].len || num_perm * rows * 8 != bufs[4].len
-              || (rows >= 0 && offs[rows] * 8 > bufs[0].len);
+              || !offsets_fit(offs, rows, bufs[0].len / 8);
         for (Py_ssize_t r = 0; r < rows && !bad; r++) {
-            if (offs[r] > offs[r + 1] || offs[r] < 0) {
-                bad = 1;
-                break;
-            }
             uint64_t *row = out + r * num_perm;
             for (Py_ssize_t i = offs[r]; i < offs[r + 1]; i++) {
                 uint64_t m = mix64(v[i] ^ key);
