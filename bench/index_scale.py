@@ -9,7 +9,7 @@ stored by this process with ``Index.add_profiles`` in batches of ``--batch``. Th
 
 1. ``check`` over ``--probes`` new articles: the first checks of a fresh process, against
    pages the OS may not hold yet (drop the page cache first to see a cold start);
-2. :meth:`~dedup.store.Index.warm`, timed, as ``dedup filter`` does on start (the key B-trees
+2. :meth:`~dedup.store.Index.warm`, timed, as ``dedup filter`` does on start (the key B-tree
    read once, the loaded objects frozen out of the garbage collector), after the term caches
    are warmed on 2,000 other articles;
 3. ``check`` over ``--warm-probes`` more articles;
