@@ -262,11 +262,10 @@ class Index:
 
         Reads every bucket once, so that the first checks do not wait on the disk (the key
         B-tree of an SQLite index, whose recent keys are in memory; Redis holds them in RAM),
-        and freezes the objects loaded
-        so far (word frequency lists, the term caches) out of the garbage collector's full
-        passes, which otherwise traverse them: profiling 6,000 generated articles paused for
-        17-74 ms three times, and 6-10 ms twice once frozen. The freeze lasts for the life of
-        the process.
+        and freezes the objects loaded so far (word frequency lists, the term caches) out of
+        the garbage collector's full passes, which otherwise traverse them: profiling 6,000
+        generated articles paused for 17-74 ms three times, and 6-10 ms twice once frozen. The
+        freeze lasts for the life of the process.
 
         Returns:
             The bucket entries read (0 for Redis).
