@@ -352,6 +352,8 @@ def test_sqlite_moves_recent_keys_in_ranges_without_changing_answers(
         assert moved.audit() == [] and other.audit() == []
         monkeypatch.setattr(sqlite_store, "RECENT_KEYS", 0)
         moved.add(docs[0])  # already stored: nothing written, nothing moved
+        moved.add(Document("empty", ""))  # no keys of its own: moves the recent ones
+        assert moved.stats()["recent_keys"] == 0 and moved.audit() == []
         moved.add(Document("last", docs[0].text + " And one more sentence here."))
         assert moved.stats()["recent_keys"] == 0 and moved.audit() == []
         assert other.stats() == moved.stats() and other.audit() == []

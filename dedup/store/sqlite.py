@@ -211,7 +211,7 @@ class SQLiteBackend:
         if int(counts.sum()) <= RECENT_KEYS:
             return
         part = self.db.execute("SELECT next FROM state").fetchone()[0]
-        upto = max(self._recent.last, int(new_seqs.max()))
+        upto = max(self._recent.last, int(new_seqs.max(initial=0)))  # no keys: no seqs
         new_parts = slice_of(new_keys)
         for _ in range(SLICES):
             if int(counts.sum()) <= RECENT_KEYS:
