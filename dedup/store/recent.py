@@ -23,7 +23,7 @@ _BITS = 4
 SLICES = 1 << _BITS
 _SHIFT = np.uint64(64 - _BITS)
 _SIGN = np.uint64(1 << 63)
-#: Pairs the dict holds before they are merged into the sorted arrays (~64,000: ~10 MB).
+#: Pairs the dict holds before they are merged into the sorted arrays.
 _TAIL = 1 << 16
 
 
