@@ -196,7 +196,7 @@ class SQLiteBackend:
                 "INSERT INTO docs (id, date, ts, day, keys, profile) VALUES (?, ?, ?, ?, ?, ?)",
                 (entry.id, entry.date, entry.ts, int(entry.ts // _DAY), packed.tobytes(),
                  entry.profile))
-            keys.append(packed.astype(np.int64))
+            keys.append(packed)
             seqs.append(np.full(len(packed), cursor.lastrowid, dtype=np.int64))
         if keys:
             self._move(np.concatenate(keys), np.concatenate(seqs))
@@ -280,14 +280,16 @@ class SQLiteBackend:
         if dangling:
             problems.append(f"{dangling} keys of missing documents")
         filed = dict(self.db.execute("SELECT seq, COUNT(*) FROM keys GROUP BY seq").fetchall())
-        fresh = RecentKeys()
+        rows = []
         for seq, doc_id, blob in self.db.execute("SELECT seq, id, keys FROM docs ORDER BY seq"):
             keys = np.frombuffer(blob, dtype="<i8")
             moved = int((seq <= self._upto[slice_of(keys)]).sum())
             if filed.get(seq, 0) != moved:
                 problems.append(f"document {doc_id!r}: {filed.get(seq, 0)} of {moved} moved "
                                 "keys filed")
-            fresh.add([(seq, keys)], self._upto)
+            rows.append((seq, keys))
+        fresh = RecentKeys()
+        fresh.add(rows, self._upto)
         held, expected = self._recent.arrays(), fresh.arrays()
         if not all(np.array_equal(a, b) for a, b in zip(held, expected, strict=True)):
             problems.append(f"{len(self._recent)} recent keys held, {len(fresh)} in the rows")
