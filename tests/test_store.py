@@ -359,6 +359,24 @@ def test_sqlite_moves_recent_keys_in_ranges_without_changing_answers(
         assert other.stats() == moved.stats() and other.audit() == []
 
 
+def test_sqlite_reads_recent_keys_only_when_a_transaction_needs_them(tmp_path: Path) -> None:
+    """Reading the settings (``stored_config``, ``Index.open``) never reads the rows' keys."""
+    path = str(tmp_path / "index.db")
+    with Index.open(path, CONFIG) as index:
+        index.add_many(_seeds())
+    assert stored_config(path) == CONFIG
+    backend = SQLiteBackend(path, 1.0)
+    try:
+        with backend.transaction(write=False):
+            assert backend.settings() is not None
+        assert len(backend._recent) == 0 and backend._recent.last == 0
+        with backend.transaction(write=False):
+            stats = backend.stats()
+        assert stats["recent_keys"] == stats["keys"] == len(backend._recent) > 0
+    finally:
+        backend.close()
+
+
 def test_sqlite_refuses_an_index_of_the_previous_layout_untouched(tmp_path: Path) -> None:
     """A format-3 file (a ``recent`` table, no ``moved``) is refused, and not written to."""
     path = tmp_path / "old.db"

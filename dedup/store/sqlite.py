@@ -81,6 +81,7 @@ class SQLiteBackend:
         self._recent = RecentKeys()
         self._generation = -1  # of the recent keys held; -1: none read yet
         self._upto = np.zeros(SLICES, dtype=np.int64)
+        self._synced = False  # whether the current transaction has read the recent keys
         try:
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute(f"PRAGMA wal_autocheckpoint={CHECKPOINT_PAGES}")
@@ -111,7 +112,8 @@ class SQLiteBackend:
     def transaction(self, write: bool) -> Iterator[None]:
         """``BEGIN IMMEDIATE`` (write) or ``BEGIN`` (read); commit on success, else roll back.
 
-        The recent keys are brought up to date first, from the snapshot the transaction reads.
+        The recent keys are brought up to date when the transaction first reads them
+        (:meth:`_held`), from its snapshot; reading the settings alone never reads them.
         """
         if self._depth:
             self._depth += 1
@@ -122,10 +124,8 @@ class SQLiteBackend:
             return
         with self._locked("begin"):
             self.db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-        self._depth = 1
+        self._depth, self._synced = 1, False
         try:
-            if self._ours:
-                self._sync()
             yield
         except BaseException:
             self._depth = 0
@@ -134,6 +134,13 @@ class SQLiteBackend:
         self._depth = 0
         with self._locked("commit"):
             self.db.execute("COMMIT")
+
+    def _held(self) -> RecentKeys:
+        """The recent keys as the current transaction sees them, read on its first use."""
+        if self._ours and not self._synced:
+            self._sync()
+            self._synced = True
+        return self._recent
 
     def _sync(self) -> None:
         """Read the rows stored since the last transaction into the recent keys.
@@ -166,7 +173,7 @@ class SQLiteBackend:
 
     def lookup(self, keys: I64) -> dict[int, list[int]]:
         """Return the seqs filed under each key that has any, moved or recent."""
-        found = self._recent.lookup(keys)
+        found = self._held().lookup(keys)
         rows = self.db.execute("SELECT key, seq FROM keys WHERE key IN "
                                "(SELECT value FROM json_each(?))", (json.dumps(keys.tolist()),))
         for key, seq in rows:
@@ -189,6 +196,7 @@ class SQLiteBackend:
 
     def write(self, new: Sequence[NewEntry]) -> None:
         """Append documents with their keys; move key ranges if too many keys are recent."""
+        self._held()  # before the new rows, which the recent keys held must not include
         keys, seqs = [], []
         for entry in new:
             packed = entry.keys.astype("<i8")
@@ -262,8 +270,9 @@ class SQLiteBackend:
         page_size = self.db.execute("PRAGMA page_size").fetchone()[0]
         wal = self.path + "-wal"
         moved = self.db.execute("SELECT COUNT(*) FROM keys").fetchone()[0]
+        recent = len(self._held())
         return {"backend": "sqlite", "documents": documents, "days": days,
-                "keys": moved + len(self._recent), "recent_keys": len(self._recent),
+                "keys": moved + recent, "recent_keys": recent,
                 "size_bytes": pages * page_size,
                 "wal_bytes": os.path.getsize(wal) if os.path.exists(wal) else 0}
 
@@ -274,6 +283,7 @@ class SQLiteBackend:
 
     def audit(self) -> list[str]:
         """Check SQLite's integrity, that buckets and documents agree and the recent keys held."""
+        recent = self._held()  # and the moved ranges, as this transaction sees them
         problems = [row[0] for row in self.db.execute("PRAGMA quick_check") if row[0] != "ok"]
         dangling = self.db.execute("SELECT COUNT(*) FROM keys WHERE seq NOT IN "
                                    "(SELECT seq FROM docs)").fetchone()[0]
@@ -290,9 +300,9 @@ class SQLiteBackend:
             rows.append((seq, keys))
         fresh = RecentKeys()
         fresh.add(rows, self._upto)
-        held, expected = self._recent.arrays(), fresh.arrays()
+        held, expected = recent.arrays(), fresh.arrays()
         if not all(np.array_equal(a, b) for a, b in zip(held, expected, strict=True)):
-            problems.append(f"{len(self._recent)} recent keys held, {len(fresh)} in the rows")
+            problems.append(f"{len(recent)} recent keys held, {len(fresh)} in the rows")
         return problems
 
     def warm(self) -> int:
@@ -306,7 +316,7 @@ class SQLiteBackend:
             The bucket entries, moved and recent.
         """
         moved = int(self.db.execute("SELECT COUNT(*) FROM keys").fetchone()[0])
-        return moved + len(self._recent)
+        return moved + len(self._held())
 
     def close(self) -> None:
         """Close the connection."""
