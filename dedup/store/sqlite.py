@@ -11,11 +11,12 @@ in ~110 leaves, and its commit wrote them all to the WAL (format 3: 1.9 ms of an
 keys included. The key space is cut into :data:`~dedup.store.recent.SLICES` ranges; ``moved``
 holds, per range, the seq up to which that range's keys are filed in ``keys``. The keys above
 it, the recent ones, every process holds in memory (:class:`~dedup.store.recent.RecentKeys`),
-rebuilt from the rows on open and brought up to date from the rows with a higher seq at the
-start of each transaction; a removal bumps ``state.generation`` and every process rebuilds.
-Once more than :data:`RECENT_KEYS` are recent, a write moves the next range into ``keys`` in
-key order, which rewrites only that range's leaves, once for many keys; the move is part of the
-write's transaction, so it is atomic with it.
+read from the rows the first time a transaction needs them and brought up to date from the rows
+with a higher seq in each later transaction that needs them; a removal bumps
+``state.generation`` and every process rebuilds. Once more than :data:`RECENT_KEYS` are recent,
+a write moves the next range into ``keys`` in key order, which rewrites only that range's
+leaves, once for many keys; the move is part of the write's transaction, so it is atomic with
+it.
 
 A write transaction is ``BEGIN IMMEDIATE``: many readers work while one writer writes; a
 second writer waits ``busy_timeout`` seconds and then fails with
