@@ -35,8 +35,8 @@ from datasketch import MinHash
 import dedup.hash as dhash
 from dedup.config import Config
 from dedup.hash import Method, hash_tokens, minhash, signatures
-from dedup.read import Document
-from dedup.verify import profiles
+from dedup.normalize import content_terms
+from dedup.segment import sentences
 
 N_DOCS = 2000
 NUM_PERM = 128
@@ -219,9 +219,8 @@ def test_interleaved_ratios(bench_report: Report, texts: list[str]) -> None:
 @pytest.fixture(scope="module")
 def sentence_sets(texts: list[str]) -> list[list[str]]:
     config = Config()
-    docs = [Document(id=str(i), text=t) for i, t in enumerate(texts)]
-    return [sorted(s.terms) for p in profiles(docs, config) for s in p.sentences
-            if len(s.terms) >= config.min_sentence_words]
+    sets = [sorted(content_terms(text[a:b])) for text in texts for a, b in sentences(text)]
+    return [terms for terms in sets if len(terms) >= config.min_sentence_words]
 
 
 def test_sentence_minhash(benchmark: Any, bench_report: Report,

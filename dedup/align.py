@@ -9,7 +9,6 @@ on both sides merge into one passage, scored by the mean similarity of its match
 
 from __future__ import annotations
 
-import itertools
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,18 +16,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from dedup.config import Config
-from dedup.hash import hash_tokens
 
 __all__ = ["Alignment", "Passage", "Sentence", "SentenceTable", "TableView", "align"]
 
 
 @dataclass(frozen=True)
 class Sentence:
-    """A sentence span with its weighted content terms."""
+    """A sentence span: character offsets into the original text."""
 
     start: int
     end: int
-    terms: dict[str, float]
 
 
 @dataclass(frozen=True)
@@ -64,7 +61,9 @@ class SentenceTable:
     """A document's sentences as arrays, built once so that aligning a pair is a NumPy join.
 
     Units are the sentences (numbered ``0..n-1``) followed by each adjacent pair of sentences
-    (unit ``n + j`` spans sentences ``j`` and ``j + 1``). Terms are xxh3 hashes with the
+    (unit ``n + j`` spans sentences ``j`` and ``j + 1``: the terms of ``j``, then those of
+    ``j + 1`` not in ``j``; a term in both weighs as in ``j + 1``, as ``{**a, **b}`` of their
+    term dicts would). Terms are identified by their hash: xxh3 hashes with the
     configured seed, stable across processes, so tables built on different machines can be
     compared, and the sentence-level LSH signs the same hashes (:meth:`sentence_terms`).
 
@@ -91,28 +90,38 @@ class SentenceTable:
     unit_of: np.ndarray
 
     @classmethod
-    def build(cls, sentences: tuple[Sentence, ...], seed: int) -> SentenceTable:
-        """Index the sentences of one document, hashing terms with ``seed``."""
-        units: list[dict[str, float]] = [s.terms for s in sentences]
-        units += [{**a.terms, **b.terms} for a, b in itertools.pairwise(sentences)]
-        n = len(sentences)
-        spans = [(i, i + 1) for i in range(n)] + [(j, j + 2) for j in range(n - 1)]
-        flat = [term for unit in units for term in unit]
-        hashes = hash_tokens(flat, seed) if flat else np.zeros(0, dtype=np.uint64)
-        counts = np.array([len(u) for u in units], dtype=np.int64)
-        unit_of = np.repeat(np.arange(len(units), dtype=np.int64), counts)
-        order = np.argsort(hashes, kind="stable")
-        singles = int(counts[:n].sum())
+    def build(cls, spans: Sequence[tuple[int, int]], entry_term: np.ndarray,
+              entry_weight: np.ndarray, sizes: np.ndarray) -> SentenceTable:
+        """Index the sentences of one document from their hashed content terms.
+
+        Args:
+            spans: ``(start, end)`` of each sentence.
+            entry_term: Term hashes of all sentences, one sentence after the other
+                (:func:`dedup.normalize.sentence_terms`).
+            entry_weight: The weight of each term.
+            sizes: Terms per sentence (int64).
+        """
+        n = len(sizes)
+        sent = np.repeat(np.arange(n, dtype=np.int64), sizes)
+        pair_unit, pair_entry, pair_weight = _pair_entries(entry_term, sizes)
+        terms = np.concatenate([entry_term, entry_term[pair_entry]])
+        units = np.concatenate([sent, pair_unit])
+        order = np.argsort(terms, kind="stable")
+        # bincount adds each unit's weights in order from zero, as sum() over a dict does.
+        mass = np.concatenate([
+            np.bincount(sent, weights=entry_weight, minlength=n),
+            np.bincount(pair_unit - n, weights=entry_weight[pair_weight], minlength=max(n - 1, 0)),
+        ]).astype(np.float64, copy=False)
         return cls(
-            sentences=sentences,
-            sizes=counts[:n],
-            mass=np.array([sum(u.values()) for u in units], dtype=np.float64),
-            spans=np.array(spans, dtype=np.int64).reshape(-1, 2),
-            entry_sentence=unit_of[:singles],
-            entry_term=hashes[:singles],
-            entry_weight=np.array([w for u in units[:n] for w in u.values()], dtype=np.float64),
-            unit_term=hashes[order],
-            unit_of=unit_of[order],
+            sentences=tuple(Sentence(start, end) for start, end in spans),
+            sizes=sizes,
+            mass=mass,
+            spans=_unit_spans(n),
+            entry_sentence=sent,
+            entry_term=entry_term,
+            entry_weight=entry_weight,
+            unit_term=terms[order],
+            unit_of=units[order],
         )
 
     def sentence_terms(self) -> list[np.ndarray]:
@@ -135,8 +144,7 @@ class SentenceTable:
         Stored: a 16-byte header, then the entry terms (uint64) and weights (float64), the
         mass of every unit (float64), the terms per sentence and the sentence spans (uint32,
         or int64 past 4 GiB). The unit index (``unit_term``, ``unit_of``) and unit spans are
-        derived again on load; should the derivation not reproduce :meth:`build`'s arrays
-        (a hash collision between the terms of adjacent sentences), they are stored too.
+        derived again on load, as :meth:`build` derives them.
 
         Raises:
             ValueError: When the table is not laid out as :meth:`build` lays it out.
@@ -145,55 +153,31 @@ class SentenceTable:
         sizes = self.sizes.astype(np.int64)
         if (not np.array_equal(self.entry_sentence, np.repeat(np.arange(n), sizes))
                 or not np.array_equal(self.spans, _unit_spans(n))
-                or len(self.sentences) != n):
+                or len(self.sentences) != n or len(self.unit_term) != len(self.unit_of)):
             raise ValueError("not a SentenceTable laid out by SentenceTable.build")
         spans = np.array([(s.start, s.end) for s in self.sentences], dtype=np.int64).ravel()
         wide = bool(len(spans)) and int(spans.max()) >= 1 << 32
-        unit_term, unit_of = _unit_index(self.entry_term, sizes)
-        explicit = not (np.array_equal(unit_term, self.unit_term)
-                        and np.array_equal(unit_of, self.unit_of))
-        flags = (_EXPLICIT if explicit else 0) | (_WIDE if wide else 0)
-        flags |= _EXACT if self.exact_units else 0
-        parts = [
+        flags = (_WIDE if wide else 0) | (_EXACT if self.exact_units else 0)
+        return b"".join([
             _TABLE_HEAD.pack(n, len(self.entry_term), len(self.unit_term), flags),
             self.entry_term.astype("<u8").tobytes(),
             self.entry_weight.astype("<f8").tobytes(),
             self.mass.astype("<f8").tobytes(),
-        ]
-        if explicit:
-            parts += [self.unit_term.astype("<u8").tobytes(), self.unit_of.astype("<i8").tobytes()]
-        parts += [sizes.astype("<u4").tobytes(), spans.astype("<i8" if wide else "<u4").tobytes()]
-        return b"".join(parts)
+            sizes.astype("<u4").tobytes(),
+            spans.astype("<i8" if wide else "<u4").tobytes(),
+        ])
 
     @classmethod
     def from_bytes(cls, data: bytes | memoryview, offset: int = 0) -> SentenceTable:
-        """Rebuild a table from :meth:`to_bytes` output starting at ``offset``.
-
-        The sentences carry their spans but no terms (``terms`` is empty): alignment reads
-        only the arrays, and the terms themselves are not stored.
-        """
+        """Rebuild a table from :meth:`to_bytes` output starting at ``offset``."""
         view = TableView.from_bytes(data, offset)
-        n = len(view.sizes)
-        if view.unit_term is None or view.unit_of is None:
-            unit_term, unit_of = _unit_index(view.entry_term, view.sizes)
-        else:
-            unit_term, unit_of = view.unit_term, view.unit_of
         bounds = view.sentence_spans.tolist()
-        return cls(
-            sentences=tuple(Sentence(bounds[2 * i], bounds[2 * i + 1], {}) for i in range(n)),
-            sizes=view.sizes,
-            mass=view.mass,
-            spans=_unit_spans(n),
-            entry_sentence=np.repeat(np.arange(n, dtype=np.int64), view.sizes),
-            entry_term=view.entry_term,
-            entry_weight=view.entry_weight,
-            unit_term=unit_term,
-            unit_of=unit_of,
-        )
+        spans = [(bounds[2 * i], bounds[2 * i + 1]) for i in range(len(view.sizes))]
+        return cls.build(spans, view.entry_term, view.entry_weight, view.sizes)
 
 
 _TABLE_HEAD = struct.Struct("<IIII")  # sentences, entries, units stored, flags
-_EXPLICIT, _WIDE, _EXACT = 1, 2, 4
+_OLD_UNITS, _WIDE, _EXACT = 1, 2, 4  # _OLD_UNITS: a unit index stored by dedup before 2026-12-03
 
 
 @dataclass(frozen=True, eq=False)
@@ -207,8 +191,6 @@ class TableView:
         entry_weight: Term weight of each entry.
         exact_units: :attr:`SentenceTable.exact_units` of the table.
         sentence_spans: ``start, end`` of each sentence, flattened.
-        unit_term: The stored unit index, when it could not be derived (else None).
-        unit_of: Its units (else None).
         nbytes: Length of the serialised table.
     """
 
@@ -218,14 +200,19 @@ class TableView:
     entry_weight: np.ndarray
     exact_units: bool
     sentence_spans: np.ndarray
-    unit_term: np.ndarray | None
-    unit_of: np.ndarray | None
     nbytes: int
 
     @classmethod
     def from_bytes(cls, data: bytes | memoryview, offset: int = 0) -> TableView:
-        """Read the arrays of :meth:`SentenceTable.to_bytes` output at ``offset``."""
-        n, entries, units, flags = _TABLE_HEAD.unpack_from(data, offset)
+        """Read the arrays of :meth:`SentenceTable.to_bytes` output at ``offset``.
+
+        Raises:
+            ValueError: For a table that stored its unit index, as dedup did before 2026-12-03
+                when two terms of adjacent sentences shared a hash; it is not read.
+        """
+        n, entries, _, flags = _TABLE_HEAD.unpack_from(data, offset)
+        if flags & _OLD_UNITS:
+            raise ValueError("a sentence table with a stored unit index (an older layout)")
         at = offset + _TABLE_HEAD.size
 
         def take(dtype: str, count: int) -> np.ndarray:
@@ -237,13 +224,10 @@ class TableView:
         entry_term = take("<u8", entries)
         entry_weight = take("<f8", entries)
         mass = take("<f8", n + max(n - 1, 0))
-        unit_term = unit_of = None
-        if flags & _EXPLICIT:
-            unit_term, unit_of = take("<u8", units), take("<i8", units)
         sizes = take("<u4", n).astype(np.int64)
         spans = take("<i8" if flags & _WIDE else "<u4", 2 * n)
         return cls(sizes, mass, entry_term, entry_weight, bool(flags & _EXACT), spans,
-                   unit_term, unit_of, at - offset)
+                   at - offset)
 
 
 def _unit_spans(n: int) -> np.ndarray:
@@ -253,31 +237,35 @@ def _unit_spans(n: int) -> np.ndarray:
     return np.stack([first, first + width], axis=1).reshape(-1, 2)
 
 
-def _unit_index(entry_term: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Derive :meth:`SentenceTable.build`'s ``unit_term`` and ``unit_of`` from the entries.
+def _pair_entries(entry_term: np.ndarray,
+                  sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return the entries of the pair units, in unit order, as :meth:`SentenceTable.build`.
 
-    A pair unit ``n + j`` holds the terms of sentence ``j`` and those of ``j + 1`` not in
-    ``j`` (compared by hash; :meth:`SentenceTable.to_bytes` checks the result). The index
-    is sorted by term hash, ties by unit, as a stable sort of the units' terms in order is.
+    Pair unit ``n + j`` holds the entries of sentence ``j``, then those of ``j + 1`` whose
+    term (hash) is not in ``j``.
+
+    Returns:
+        The unit of each, the entry it is, and the entry whose weight it takes: for a term of
+        ``j`` also in ``j + 1``, that of ``j + 1``; else itself.
     """
     n = len(sizes)
     sent = np.repeat(np.arange(n, dtype=np.int64), sizes)
     # Entries are in sentence order, so a stable sort by hash orders them by (hash, sentence)
-    # and a term of sentence s that is also in s - 1 sits right after it.
+    # and a term of sentence s that is also in s + 1 sits right before it.
     by_term = np.argsort(entry_term, kind="stable")
     term_sorted, sent_sorted = entry_term[by_term], sent[by_term]
+    link = (term_sorted[1:] == term_sorted[:-1]) & (sent_sorted[1:] == sent_sorted[:-1] + 1)
+    earlier, later = by_term[:-1][link], by_term[1:][link]
+    in_next = np.arange(len(sent))
+    in_next[earlier] = later
     seen = np.zeros(len(sent), dtype=bool)
-    seen[by_term[1:]] = ((term_sorted[1:] == term_sorted[:-1])
-                         & (sent_sorted[1:] == sent_sorted[:-1] + 1))
-    left, right = sent < n - 1, (sent > 0) & ~seen
-    pair_unit = np.concatenate([n + sent[left], n + sent[right] - 1])
-    pair_term = np.concatenate([entry_term[left], entry_term[right]])
-    # Within a pair unit, sentence j's terms (the left part) come first, as in the dict.
-    in_unit = np.argsort(pair_unit, kind="stable")
-    terms = np.concatenate([entry_term, pair_term[in_unit]])
-    units = np.concatenate([sent, pair_unit[in_unit]])
-    order = np.argsort(terms, kind="stable")
-    return terms[order], units[order]
+    seen[later] = True
+    left = np.flatnonzero(sent < n - 1)
+    right = np.flatnonzero((sent > 0) & ~seen)
+    unit = np.concatenate([n + sent[left], n + sent[right] - 1])
+    in_unit = np.argsort(unit, kind="stable")  # sentence j's entries first, as in the dict
+    return (unit[in_unit], np.concatenate([left, right])[in_unit],
+            np.concatenate([in_next[left], right])[in_unit])
 
 
 def _one_way(

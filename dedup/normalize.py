@@ -9,18 +9,33 @@ spaces, contributes character bigrams.
 Each term carries a weight from its background rarity (``wordfreq``): common words count for
 little and rare names for much. The weight depends on the word alone, never on the corpus, so
 the local engine, the persistent index and Spark weigh every pair identically.
+
+:func:`sentence_terms` gives the terms of every sentence of a document hashed, as the sentence
+table reads them. Its loop over words is compiled (``dedup/_normalize.c``) for ASCII sentences;
+the rules themselves (stop words, stems, weights) stay here, applied once per distinct word.
 """
 
 from __future__ import annotations
 
+import functools
 import re
+import sys
 import unicodedata
+from collections.abc import Sequence
 from functools import lru_cache
 
+import numpy as np
 import Stemmer
 import wordfreq
 
-__all__ = ["STOPWORDS", "content_terms", "rarity"]
+from dedup.hash import hash_tokens
+
+try:
+    from dedup import _normalize
+except ImportError:  # built without a C compiler: the Python path computes the same entries
+    _normalize = None  # type: ignore[assignment]
+
+__all__ = ["STOPWORDS", "content_terms", "rarity", "sentence_terms"]
 
 _STOPWORDS_TEXT = """
 a about above after again against all almost also although am among an and another any
@@ -109,3 +124,54 @@ def content_terms(sentence: str) -> dict[str, float]:
         if found is not None and found[1] > terms.get(found[0], 0.0):
             terms[found[0]] = found[1]
     return terms
+
+
+#: Words whose hashed terms :func:`sentence_terms` keeps per seed (~200 bytes each).
+_CACHE_LIMIT = 1 << 18
+_word_cache: dict[int, dict[str, tuple[str, int, float] | None]] = {}
+
+
+def _hashed_term(word: str, seed: int) -> tuple[str, int, float] | None:
+    """Return a word's term (interned, so equal terms are one object), its hash and weight."""
+    found = _term(word)
+    if found is None:
+        return None
+    return sys.intern(found[0]), int(hash_tokens([found[0]], seed)[0]), found[1]
+
+
+def _hashed_terms(sentence: str, seed: int) -> list[tuple[int, float]]:
+    """Return the content terms of a sentence as (hash, weight) pairs, in order."""
+    terms = content_terms(sentence)
+    return list(zip(hash_tokens(list(terms), seed).tolist(), terms.values(), strict=True))
+
+
+def sentence_terms(text: str, spans: Sequence[tuple[int, int]],
+                   seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return the content terms of the sentences ``text[start:end]``, hashed with ``seed``.
+
+    Each sentence gives :func:`content_terms`, its terms replaced by their
+    :func:`~dedup.hash.hash_tokens` hashes, in the dict's order.
+
+    Args:
+        text: The original document text.
+        spans: ``(start, end)`` of each sentence.
+        seed: xxh3 seed of the term hashes.
+
+    Returns:
+        The term hashes (uint64) and weights (float64) of all sentences, one sentence after
+        the other, and the number of terms of each sentence (int64).
+    """
+    if _normalize is None:
+        pairs = [_hashed_terms(text[start:end], seed) for start, end in spans]
+        flat = [pair for sentence in pairs for pair in sentence]
+        return (np.array([h for h, _ in flat], dtype=np.uint64),
+                np.array([w for _, w in flat], dtype=np.float64),
+                np.array([len(sentence) for sentence in pairs], dtype=np.int64))
+    cache = _word_cache.setdefault(seed, {})
+    if len(cache) > _CACHE_LIMIT:
+        cache.clear()
+    term, weight, sizes = _normalize.terms(text, spans, cache,
+                                           functools.partial(_hashed_term, seed=seed),
+                                           functools.partial(_hashed_terms, seed=seed))
+    return (np.frombuffer(term, dtype=np.uint64), np.frombuffer(weight, dtype=np.float64),
+            np.frombuffer(sizes, dtype=np.int64))

@@ -27,7 +27,7 @@ import xxhash
 
 from dedup.align import Passage, Sentence, SentenceTable, TableView, align
 from dedup.config import Config
-from dedup.normalize import content_terms
+from dedup.normalize import sentence_terms
 from dedup.read import Document
 from dedup.segment import sentences
 from dedup.shingle import joined_tokens, shingle_hashes_batch
@@ -170,18 +170,13 @@ class Evidence:
         }
 
 
-def _sentences(text: str) -> tuple[Sentence, ...]:
-    return tuple(
-        Sentence(start, end, content_terms(text[start:end])) for start, end in sentences(text)
-    )
-
-
 def profiles(docs: Sequence[Document], config: Config) -> list[Profile]:
     """Profile many documents, hashing their shingles in batches."""
     hashes = shingle_hashes_batch([d.text for d in docs], config.ngram, config.seed)
     out = []
     for doc, shingles in zip(docs, hashes, strict=True):
-        table = SentenceTable.build(_sentences(doc.text), config.seed)
+        spans = sentences(doc.text)
+        table = SentenceTable.build(spans, *sentence_terms(doc.text, spans, config.seed))
         out.append(Profile(doc=doc, shingles=shingles, table=table))
     return out
 

@@ -5,11 +5,16 @@ from __future__ import annotations
 import random
 import string
 
+import numpy as np
+import pytest
 import wordfreq
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dedup.normalize import _frequencies, _zipf, content_terms, rarity
+import dedup.normalize
+from dedup.hash import hash_tokens
+from dedup.normalize import _frequencies, _zipf, content_terms, rarity, sentence_terms
+from dedup.segment import sentences
 
 
 def test_stopwords_dropped_and_words_stemmed() -> None:
@@ -48,3 +53,51 @@ def test_zipf_without_the_tokenizer_equals_wordfreq() -> None:
     words += ["peskov", "tejas", "Tejas", "2024", "co-op", "naïve", "l'état", "x"]
     assert [_zipf(w) for w in words] == [wordfreq.zipf_frequency(w, "en", wordlist="large")
                                          for w in words]
+
+
+def _python_terms(text: str, spans: list[tuple[int, int]]) -> list[np.ndarray]:
+    saved, dedup.normalize._normalize = dedup.normalize._normalize, None
+    try:
+        return list(sentence_terms(text, spans, 7))
+    finally:
+        dedup.normalize._normalize = saved
+
+
+def test_sentence_terms_are_content_terms_hashed() -> None:
+    text = "Running runs ran; the runner RUNS.\nO'Neil's co-op paid 2,024 euros — café x."
+    spans = sentences(text)
+    term, weight, sizes = sentence_terms(text, spans, 7)
+    expect = [content_terms(text[a:b]) for a, b in spans]
+    assert sizes.tolist() == [len(terms) for terms in expect] and len(spans) == 2
+    assert term.tolist() == [int(h) for terms in expect for h in hash_tokens(list(terms), 7)]
+    assert weight.tolist() == [w for terms in expect for w in terms.values()]
+    assert expect[0]["run"] == rarity("runs") > rarity("running")  # the largest weight
+
+
+_TEXT = st.text(alphabet=st.sampled_from(list("aAbBzZ09_-'’ .,;\né—印度Ss")),
+                max_size=200)
+
+
+@pytest.mark.skipif(dedup.normalize._normalize is None, reason="built without the C core")
+@settings(max_examples=300, deadline=None)
+@given(_TEXT, st.lists(st.tuples(st.integers(0, 200), st.integers(0, 200)), max_size=4))
+def test_compiled_sentence_terms_equal_the_python_path(
+        text: str, extra: list[tuple[int, int]]) -> None:
+    spans = sentences(text) + [(min(a, b, len(text)), min(max(a, b), len(text)))
+                               for a, b in extra]
+    compiled = sentence_terms(text, spans, 7)
+    for got, want in zip(compiled, _python_terms(text, spans), strict=True):
+        assert got.dtype == want.dtype and got.tolist() == want.tolist()
+
+
+@pytest.mark.skipif(dedup.normalize._normalize is None, reason="built without the C core")
+def test_compiled_sentence_terms_on_long_sentences_and_bad_spans() -> None:
+    words = [f"w{i}x" for i in range(3000)]
+    text = " ".join(words + words[::-1])  # one sentence, 3,000 terms each seen twice
+    spans = [(0, len(text)), (5, 5)]
+    for got, want in zip(sentence_terms(text, spans, 7), _python_terms(text, spans),
+                         strict=True):
+        assert got.tolist() == want.tolist()
+    assert sentence_terms(text, spans, 7)[2].tolist() == [3000, 0]
+    with pytest.raises(ValueError, match="outside the text"):
+        sentence_terms("short", [(0, 6)], 7)

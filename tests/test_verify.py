@@ -10,6 +10,7 @@ import pytest
 from dedup.align import SentenceTable
 from dedup.config import Config
 from dedup.hash import hash_tokens
+from dedup.normalize import rarity
 from dedup.read import Document, read_documents
 from dedup.verify import Profile, ProfileView, decide, profiles, screen
 
@@ -141,18 +142,39 @@ def test_screen_rules_out_only_unrelated_pairs(seeds_dir: Path) -> None:
     assert related and kept >= related and dropped > 100  # of 600 ordered pairs
 
 
-def test_hash_collision_between_adjacent_sentences(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Two terms of adjacent sentences hashing alike: the unit index is stored, not derived."""
+def test_terms_are_identified_by_their_hash(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two terms hashing alike are one term across adjacent sentences, two within one."""
+    lion = int(hash_tokens(["lion"], CONFIG.seed)[0])
+
     def colliding(terms: list[str], seed: int) -> np.ndarray:
         hashes = hash_tokens(terms, seed)
-        same = hash_tokens(["lion"], seed)[0]
-        hashes[[t == "tiger" for t in terms]] = same
+        hashes[[t == "tiger" for t in terms]] = lion
         return hashes
 
-    monkeypatch.setattr("dedup.align.hash_tokens", colliding)
+    monkeypatch.setattr("dedup.normalize.hash_tokens", colliding)
+    monkeypatch.setattr("dedup.normalize._word_cache", {})
     text = "The lion slept near the river bank today.\nA tiger walked along the river bank."
-    prof = profiles([Document("c", text)], CONFIG)[0]
-    assert not prof.table.exact_units  # the pair unit holds the shared hash twice
-    back = Profile.from_bytes(prof.doc, prof.to_bytes())
-    _assert_same_table(prof.table, back.table)
-    assert screen(prof, [ProfileView.of(prof)], CONFIG).tolist() == [True]
+    across = profiles([Document("c", text)], CONFIG)[0]
+    table = across.table
+    assert table.entry_term.tolist().count(lion) == 2 and len(table.sizes) == 2
+    assert table.unit_term[table.unit_of == 2].tolist().count(lion) == 1  # the pair unit
+    assert table.exact_units
+    # In the pair unit a shared term weighs as in the later sentence ("tiger" for "lion").
+    shared = rarity("lion") + rarity("river") + rarity("bank")
+    assert table.mass[2] == pytest.approx(table.mass[0] + table.mass[1] - shared)
+    within = profiles([Document("d", "The lion and the tiger slept by the river.")], CONFIG)[0]
+    assert within.table.entry_term.tolist().count(lion) == 2
+    assert not within.table.exact_units  # screen cannot bound it: always aligned in full
+    for prof in (across, within):
+        back = Profile.from_bytes(prof.doc, prof.to_bytes())
+        _assert_same_table(prof.table, back.table)
+        assert screen(prof, [ProfileView.of(prof)], CONFIG).tolist() == [True]
+
+
+def test_a_table_with_a_stored_unit_index_is_refused(article: str) -> None:
+    prof = profiles([Document("a", article)], CONFIG)[0]
+    data = bytearray(prof.to_bytes())
+    flags = 16 + 8 * len(prof.shingles) + 12  # the table header's flags, after the shingles
+    data[flags] |= 1
+    with pytest.raises(ValueError, match="stored unit index"):
+        Profile.from_bytes(prof.doc, bytes(data))

@@ -1,0 +1,242 @@
+/* The compiled normalize stage: the content terms of every sentence of a text, as hashed
+ * entries, computed as dedup/normalize.py's Python path computes them (tests/test_normalize.py
+ * compares the two).
+ *
+ * Only the part that runs per word is here: ASCII sentences (nearly all of news text) are
+ * lower-cased and split into words as normalize._WORD splits them, and each word is looked up
+ * in a dict from word to (term, term hash, weight) or None. What a word means (stop word,
+ * stem, rarity, hash) is decided in Python, once per distinct word, by the ``miss`` callable;
+ * sentences with any other character go to Python's content_terms whole (``other``). So the
+ * rules live in one place and this file only tokenizes ASCII and keeps, per sentence, each
+ * term once with its largest weight, in order of first occurrence.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+typedef struct {
+    uint64_t *term;
+    double *weight;
+    PyObject **key; /* the term string of each entry, compared by identity (interned) */
+    Py_ssize_t n, cap;
+    int32_t *slot;  /* open addressing over the current sentence's entries: index or -1 */
+    Py_ssize_t slots;
+    Py_ssize_t first; /* first entry of the current sentence */
+} Entries;
+
+static int reserve(Entries *e, Py_ssize_t more) {
+    if (e->n + more <= e->cap) return 0;
+    Py_ssize_t cap = e->cap ? e->cap : 256;
+    while (cap < e->n + more) cap *= 2;
+    uint64_t *t = PyMem_Realloc(e->term, cap * sizeof *t);
+    if (t) e->term = t;
+    double *w = PyMem_Realloc(e->weight, cap * sizeof *w);
+    if (w) e->weight = w;
+    PyObject **k = PyMem_Realloc(e->key, cap * sizeof *k);
+    if (k) e->key = k;
+    if (!t || !w || !k) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    e->cap = cap;
+    return 0;
+}
+
+/* Start a sentence of at most ``words`` terms: an empty table of at least twice as many slots. */
+static int begin(Entries *e, Py_ssize_t words) {
+    Py_ssize_t want = 16;
+    while (want < 2 * words) want *= 2;
+    if (want > e->slots) {
+        int32_t *s = PyMem_Realloc(e->slot, want * sizeof *s);
+        if (!s) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        e->slot = s;
+        e->slots = want;
+    }
+    memset(e->slot, 0xff, want * sizeof *e->slot);
+    e->first = e->n;
+    return reserve(e, words);
+}
+
+/* Add a term to the current sentence, or raise its weight when the sentence has it. The table
+ * in use has at least 2 * words slots (see begin), so a probe always ends. */
+static void put(Entries *e, Py_ssize_t words, PyObject *key, uint64_t term, double weight) {
+    Py_ssize_t want = 16;
+    while (want < 2 * words) want *= 2;
+    Py_ssize_t mask = want - 1, i = (Py_ssize_t)(term & (uint64_t)mask);
+    for (;; i = (i + 1) & mask) {
+        int32_t at = e->slot[i];
+        if (at < 0) break;
+        if (e->term[at] == term && e->key[at] == key) {
+            if (weight > e->weight[at]) e->weight[at] = weight;
+            return;
+        }
+    }
+    if (!(weight > 0.0)) return; /* as content_terms: a term enters with a positive weight */
+    e->slot[i] = (int32_t)e->n;
+    e->term[e->n] = term;
+    e->weight[e->n] = weight;
+    e->key[e->n] = key;
+    e->n++;
+}
+
+static inline int is_word(Py_UCS4 c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+static inline Py_UCS4 lower(Py_UCS4 c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
+
+/* Add the terms of ASCII sentence text[s:e]; returns -1 on error. */
+static int ascii_sentence(Entries *out, const void *data, int kind, Py_ssize_t s, Py_ssize_t e,
+                          PyObject *cache, PyObject *miss, char *buf) {
+    Py_ssize_t words = (e - s + 1) / 2;
+    if (begin(out, words)) return -1;
+    Py_ssize_t i = s;
+    while (i < e) {
+        if (!is_word(lower(PyUnicode_READ(kind, data, i)))) {
+            i++;
+            continue;
+        }
+        Py_ssize_t j = i;
+        for (;;) { /* \w+(?:[-']\w+)* */
+            while (j < e && is_word(lower(PyUnicode_READ(kind, data, j)))) j++;
+            if (j + 1 < e && (PyUnicode_READ(kind, data, j) == '-'
+                              || PyUnicode_READ(kind, data, j) == '\'')
+                && is_word(lower(PyUnicode_READ(kind, data, j + 1))))
+                j++;
+            else
+                break;
+        }
+        for (Py_ssize_t k = i; k < j; k++) buf[k - i] = (char)lower(PyUnicode_READ(kind, data, k));
+        PyObject *word = PyUnicode_FromStringAndSize(buf, j - i);
+        i = j;
+        if (!word) return -1;
+        PyObject *found = PyDict_GetItemWithError(cache, word); /* borrowed */
+        if (!found) {
+            if (PyErr_Occurred() || !(found = PyObject_CallOneArg(miss, word))) {
+                Py_DECREF(word);
+                return -1;
+            }
+            int bad = PyDict_SetItem(cache, word, found);
+            Py_DECREF(found); /* the cache holds it */
+            if (bad) {
+                Py_DECREF(word);
+                return -1;
+            }
+        }
+        Py_DECREF(word);
+        if (found == Py_None) continue;
+        if (!PyTuple_Check(found) || PyTuple_GET_SIZE(found) != 3) {
+            PyErr_SetString(PyExc_TypeError, "miss must return None or (term, hash, weight)");
+            return -1;
+        }
+        uint64_t term = PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(found, 1));
+        double weight = PyFloat_AsDouble(PyTuple_GET_ITEM(found, 2));
+        if (PyErr_Occurred()) return -1;
+        put(out, words, PyTuple_GET_ITEM(found, 0), term, weight);
+    }
+    return 0;
+}
+
+/* Add the (hash, weight) pairs that Python's ``other`` returns for sentence text[s:e]. */
+static int other_sentence(Entries *out, PyObject *text, Py_ssize_t s, Py_ssize_t e,
+                          PyObject *other) {
+    PyObject *sentence = PyUnicode_Substring(text, s, e);
+    if (!sentence) return -1;
+    PyObject *got = PyObject_CallOneArg(other, sentence);
+    Py_DECREF(sentence);
+    PyObject *seq = got ? PySequence_Fast(got, "other must return a sequence") : NULL;
+    Py_XDECREF(got);
+    if (!seq) return -1;
+    Py_ssize_t m = PySequence_Fast_GET_SIZE(seq);
+    int bad = reserve(out, m);
+    for (Py_ssize_t k = 0; k < m && !bad; k++) {
+        PyObject *pair = PySequence_Fast_GET_ITEM(seq, k);
+        if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2) {
+            PyErr_SetString(PyExc_TypeError, "other must return (hash, weight) pairs");
+            bad = 1;
+            break;
+        }
+        out->term[out->n] = PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(pair, 0));
+        out->weight[out->n] = PyFloat_AsDouble(PyTuple_GET_ITEM(pair, 1));
+        out->key[out->n] = NULL;
+        out->n++;
+        bad = PyErr_Occurred() != NULL;
+    }
+    Py_DECREF(seq);
+    return bad ? -1 : 0;
+}
+
+PyDoc_STRVAR(terms_doc,
+"terms(text, spans, cache, miss, other)\n"
+"--\n\n"
+"Return (term hashes, weights, terms per sentence) as bytes of uint64, float64 and int64\n"
+"for the sentences text[start:end] of spans, a sequence of (start, end). An ASCII sentence\n"
+"is lower-cased and split into words; each word is looked up in the dict cache, where a\n"
+"miss stores miss(word): None or (interned term, hash, weight). Per sentence each term is\n"
+"kept once, first-seen order, with its largest weight. Any other sentence is other(sentence):\n"
+"its (hash, weight) pairs, in order.");
+
+static PyObject *terms(PyObject *self, PyObject *args) {
+    PyObject *text, *spans_obj, *cache, *miss, *other;
+    if (!PyArg_ParseTuple(args, "UOO!OO", &text, &spans_obj, &PyDict_Type, &cache, &miss,
+                          &other))
+        return NULL;
+    PyObject *spans = PySequence_Fast(spans_obj, "spans must be a sequence");
+    if (!spans) return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(spans), len = PyUnicode_GET_LENGTH(text);
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Entries out = {0};
+    int64_t *sizes = PyMem_Malloc((n ? n : 1) * sizeof *sizes);
+    char *buf = PyMem_Malloc(len ? len : 1);
+    PyObject *result = NULL;
+    if (!sizes || !buf) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t r = 0; r < n; r++) {
+        Py_ssize_t s, e;
+        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(spans, r), "nn", &s, &e)) goto done;
+        if (s < 0 || e < s || e > len) {
+            PyErr_Format(PyExc_ValueError, "span (%zd, %zd) is outside the text", s, e);
+            goto done;
+        }
+        Py_ssize_t before = out.n, k = s;
+        while (k < e && PyUnicode_READ(kind, data, k) < 128) k++;
+        if (k == e ? ascii_sentence(&out, data, kind, s, e, cache, miss, buf)
+                   : other_sentence(&out, text, s, e, other))
+            goto done;
+        sizes[r] = out.n - before;
+    }
+    /* Not Py_BuildValue("y#"): it gives None for the NULL buffers of a text without terms. */
+    PyObject *t = PyBytes_FromStringAndSize((const char *)out.term, out.n * 8);
+    PyObject *w = PyBytes_FromStringAndSize((const char *)out.weight, out.n * 8);
+    PyObject *z = PyBytes_FromStringAndSize((const char *)sizes, n * 8);
+    if (t && w && z) result = PyTuple_Pack(3, t, w, z);
+    Py_XDECREF(t);
+    Py_XDECREF(w);
+    Py_XDECREF(z);
+done:
+    Py_DECREF(spans);
+    PyMem_Free(out.term);
+    PyMem_Free(out.weight);
+    PyMem_Free(out.key);
+    PyMem_Free(out.slot);
+    PyMem_Free(sizes);
+    PyMem_Free(buf);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"terms", terms, METH_VARARGS, terms_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "dedup._normalize",
+                                    "Compiled normalize stage of dedup.", -1, methods};
+
+PyMODINIT_FUNC PyInit__normalize(void) { return PyModule_Create(&module); }
