@@ -20,20 +20,25 @@ Span = tuple[int, int]
 
 _TERMINAL = frozenset('.!?:;"”’)»。！？')
 _LINE = re.compile(r"[^\n]+")
+_NEWLINE = re.compile("\n")
 _CJK_STOP = re.compile(r"(?<=[。！？])")
 _TEXT_TO_SENTENCES = blingfire.blingfire.TextToSentences  # int (char*, int, char*, int)
 
 
 def _unwrap(text: str) -> str:
     """Replace soft-wrap newlines by spaces, keeping the length."""
-    chars = list(text)
-    for match in re.finditer("\n", text):
+    chars: list[str] = []
+    for match in _NEWLINE.finditer(text):
         i = match.start()
-        before = text[:i].rstrip(" \t\r")
-        after = text[i + 1 : i + 2]
-        if before and before[-1] not in _TERMINAL and after.islower():
+        if not text[i + 1 : i + 2].islower():
+            continue
+        end = i  # the line before, without trailing blanks, is text[:end]
+        while end and text[end - 1] in " \t\r":
+            end -= 1
+        if end and text[end - 1] not in _TERMINAL:
+            chars = chars or list(text)
             chars[i] = " "
-    return "".join(chars)
+    return "".join(chars) if chars else text
 
 
 def _blingfire(line: str, out: ctypes.Array[ctypes.c_char]) -> str:
@@ -81,7 +86,9 @@ def sentences(text: str) -> list[Span]:
         ``(start, end)`` character offsets such that ``text[start:end]`` is one sentence.
     """
     spans: list[Span] = []
-    out = ctypes.create_string_buffer(2 * len(text.encode()) + 16)  # one buffer for all lines
+    # One buffer for all lines, its size a power of two: ctypes makes a new array type for
+    # every new size, which cost as much as splitting a line.
+    out = ctypes.create_string_buffer(1 << (2 * len(text.encode()) + 16).bit_length())
     for line in _LINE.finditer(_unwrap(text)):
         base = line.start()
         for piece in _CJK_STOP.split(line.group()) if "。" in line.group() else [line.group()]:

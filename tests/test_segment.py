@@ -8,8 +8,10 @@ from pathlib import Path
 
 import blingfire
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
-from dedup.segment import _blingfire, sentences
+from dedup.segment import _TERMINAL, _blingfire, _unwrap, sentences
 
 SEEDS = sorted((Path(__file__).parent.parent / "seeds").glob("*.txt"))
 LINES = [
@@ -45,3 +47,14 @@ def test_soft_wrapped_line_joins_but_a_finished_line_ends() -> None:
     text = "The ministry approved\nthe deal on Friday.\nOfficials said so"
     assert [text[a:b] for a, b in sentences(text)] == [
         "The ministry approved\nthe deal on Friday.", "Officials said so"]
+
+
+@given(st.text(alphabet=st.sampled_from(list("aB. \t\r\n?”éÉ")), max_size=60))
+@example("a wrapped line \r\nwith Windows ends.\r\nnext")
+def test_unwrap_joins_exactly_the_soft_wraps(text: str) -> None:
+    # The rule as stated: a newline is soft when the line before it, blanks stripped, ends
+    # without a sentence end and the next character is lower case.
+    want = [" " if c == "\n" and text[:i].rstrip(" \t\r")
+            and text[:i].rstrip(" \t\r")[-1] not in _TERMINAL and text[i + 1:i + 2].islower()
+            else c for i, c in enumerate(text)]
+    assert _unwrap(text) == "".join(want)
