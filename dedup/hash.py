@@ -56,6 +56,7 @@ if TYPE_CHECKING:
 __all__ = [
     "estimate_jaccard",
     "from_lean_minhash",
+    "hash_token",
     "hash_tokens",
     "minhash",
     "signatures",
@@ -85,10 +86,14 @@ def hash_tokens(items: Sequence[str], seed: int) -> U64:
     if None in values:
         for i, item in enumerate(items):
             if values[i] is None:
-                value = xxhash.xxh3_64_intdigest(item.encode("utf-8", "surrogatepass"),
-                                                 seed & 0xFFFFFFFFFFFFFFFF)
-                cache[item] = values[i] = value
+                cache[item] = values[i] = hash_token(item, seed)
     return np.fromiter(values, dtype=np.uint64, count=len(values))
+
+
+def hash_token(item: str, seed: int) -> int:
+    """Return the xxh3_64 hash (UTF-8, seeded) of one string, as :func:`hash_tokens` does."""
+    return xxhash.xxh3_64_intdigest(item.encode("utf-8", "surrogatepass"),
+                                    seed & 0xFFFFFFFFFFFFFFFF)
 
 
 @functools.lru_cache(maxsize=64)

@@ -51,6 +51,9 @@ def test_zipf_without_the_tokenizer_equals_wordfreq() -> None:
     words += ["".join(rng.choices(string.ascii_lowercase, k=rng.randint(2, 14)))
               for _ in range(5000)]
     words += ["peskov", "tejas", "Tejas", "2024", "co-op", "naïve", "l'état", "x"]
+    # Numbers: every one below 100,000, leading zeros, long ones, mixed with letters.
+    words += [str(i) for i in range(100_000)] + ["00", "007", "0000", "0123456", "14th", "f35"]
+    words += ["".join(rng.choices(string.digits, k=rng.randint(6, 25))) for _ in range(3000)]
     assert [_zipf(w) for w in words] == [wordfreq.zipf_frequency(w, "en", wordlist="large")
                                          for w in words]
 
