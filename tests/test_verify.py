@@ -147,11 +147,10 @@ def test_terms_are_identified_by_their_hash(monkeypatch: pytest.MonkeyPatch) -> 
     lion = int(hash_tokens(["lion"], CONFIG.seed)[0])
 
     def colliding(terms: list[str], seed: int) -> np.ndarray:
-        hashes = hash_tokens(terms, seed)
-        hashes[[t == "tiger" for t in terms]] = lion
-        return hashes
+        return hash_tokens(["lion" if t == "tiger" else t for t in terms], seed)
 
     monkeypatch.setattr("dedup.normalize.hash_tokens", colliding)
+    monkeypatch.setattr("dedup.normalize.hash_token", lambda t, seed: int(colliding([t], seed)[0]))
     monkeypatch.setattr("dedup.normalize._word_cache", {})
     text = "The lion slept near the river bank today.\nA tiger walked along the river bank."
     across = profiles([Document("c", text)], CONFIG)[0]
