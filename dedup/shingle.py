@@ -248,20 +248,30 @@ def tokens(text: str) -> list[str]:
 
 #: Characters that make a token other than a run of word characters: CJK, combining marks.
 _SPECIAL_RE = re.compile(f"[{_CJK}{_MARK_CLASS}]")
-_GAP_RE = re.compile(r"[\W_]+")
+#: UTF-8 bytes to a space where the byte is ASCII and no letter or digit, others unchanged.
+_GAP_BYTES = bytes(c if c >= 128 or chr(c).isalnum() else 32 for c in range(256))
 
 
 def joined_tokens(text: str) -> str:
     """Return the tokens of ``text`` joined by U+001F, without a string per token where it can.
 
     Without CJK characters and combining marks, tokens are the maximal runs of word
-    characters (no underscore), so replacing every gap between them does the same: 3.2 times
-    faster on a generated ASCII article, 1.8 times on the seed articles (curly quotes, dashes).
+    characters (no underscore): characters that ``str.isalnum``, as ``re`` defines a word
+    character (or the underscore). Every other character becomes a space, which
+    ``bytes.translate`` does for ASCII and ``str.replace`` for the few others a text holds, and
+    a split at spaces gives the tokens. Against a regular expression replacing the gaps
+    (2026-12-03): 54 against 208 us per generated ASCII article, 198-217 against 319-337 us
+    per non-ASCII one, 195 against 387 us per seed article.
     """
     norm = _normalise(text)
-    if not norm.isascii() and any(map(_SPECIAL_RE.match, set(norm))):  # a few distinct chars
-        return "\x1f".join(_TOKEN_RE.findall(norm))
-    return _GAP_RE.sub("\x1f", norm).strip("\x1f")
+    if not norm.isascii():
+        chars = set(norm)
+        if any(map(_SPECIAL_RE.match, chars)):
+            return "\x1f".join(_TOKEN_RE.findall(norm))
+        for char in chars:
+            if not char.isascii() and not char.isalnum():
+                norm = norm.replace(char, " ")
+    return b"\x1f".join(norm.encode().translate(_GAP_BYTES).split()).decode()
 
 
 def _poly_hashes(codes: U64, starts: npt.NDArray[np.intp], seed: int) -> U64:
