@@ -24,7 +24,7 @@ import numpy as np
 
 from dedup.cluster import components
 from dedup.config import Config
-from dedup.hash import minhash
+from dedup.hash import minhash, minhash_packed
 from dedup.index import LSHIndex, band_keys, unique_pairs
 from dedup.params import optimal_params
 from dedup.read import Document
@@ -128,18 +128,19 @@ def level_keys(profs: Sequence[Profile], config: Config) -> list[LevelKeys]:
     doc_sigs = minhash([profs[n].shingles for n in signed], config.num_perm, config.seed)
     bands, rows = optimal_params(config.threshold, config.num_perm)
     levels = [LevelKeys("document", band_keys(doc_sigs, bands, rows), signed, bands, rows)]
-    owners: list[int] = []
-    sets: list[np.ndarray] = []
+    terms, sizes, owners = [], [], []  # of the sentences taking part
     for number, prof in enumerate(profs):
-        for terms in prof.table.sentence_terms():  # hashed with config.seed by profiles()
-            if len(terms) >= config.min_sentence_words:
-                owners.append(number)
-                sets.append(terms)
-    if sets:
-        sent_sigs = minhash(sets, config.sentence_num_perm, config.seed, method="kperm")
+        table = prof.table  # terms hashed with config.seed by profiles()
+        keep = table.sizes >= config.min_sentence_words
+        terms.append(table.entry_term[np.repeat(keep, table.sizes)])
+        sizes.append(table.sizes[keep])
+        owners.append(np.full(len(sizes[-1]), number, dtype=np.int64))
+    if profs and len(kept := np.concatenate(sizes)):
+        sent_sigs = minhash_packed(np.concatenate(terms), kept, config.sentence_num_perm,
+                                   config.seed, method="kperm")
         bands, rows = optimal_params(config.sentence_threshold, sent_sigs.shape[1])
-        levels.append(LevelKeys("sentence", band_keys(sent_sigs, bands, rows), np.array(owners),
-                                bands, rows))
+        levels.append(LevelKeys("sentence", band_keys(sent_sigs, bands, rows),
+                                np.concatenate(owners), bands, rows))
     return levels
 
 

@@ -59,6 +59,7 @@ __all__ = [
     "hash_token",
     "hash_tokens",
     "minhash",
+    "minhash_packed",
     "signatures",
     "to_lean_minhash",
 ]
@@ -258,6 +259,19 @@ def minhash(sets: Sequence[npt.NDArray[Any]], num_perm: int, seed: int,
     values = (np.concatenate([np.asarray(s).astype(np.uint64, copy=False) for s in sets])
               if len(sets) else np.zeros(0, dtype=np.uint64))
     return _signature_rows(values, offsets, num_perm, seed, method)
+
+
+def minhash_packed(values: U64, sizes: npt.NDArray[np.int64], num_perm: int, seed: int,
+                   method: Method = "oph") -> U64:
+    """Return :func:`minhash` of sets given one after the other: ``sizes[i]`` values each.
+
+    Spares splitting an array of many small sets (sentences) only to join it again.
+    """
+    offsets = np.zeros(len(sizes) + 1, dtype=np.intp)
+    np.cumsum(sizes, out=offsets[1:])
+    if offsets[-1] != len(values):
+        raise ValueError(f"sizes add up to {offsets[-1]}, not to the {len(values)} values")
+    return _signature_rows(np.asarray(values, dtype=np.uint64), offsets, num_perm, seed, method)
 
 
 def _sign_chunk(texts: Sequence[str], num_perm: int, ngram: int, seed: int,

@@ -15,10 +15,12 @@ from hypothesis import strategies as st
 from dedup import hash as dhash
 from dedup import signatures
 from dedup.hash import (
+    Method,
     estimate_jaccard,
     from_lean_minhash,
     hash_tokens,
     minhash,
+    minhash_packed,
     to_lean_minhash,
 )
 from dedup.shingle import shingle_hashes
@@ -293,3 +295,14 @@ def test_densification_past_the_probe_table(monkeypatch: pytest.MonkeyPatch) -> 
     expected = _densify_reference(sig, 11)
     dhash._densify(sig, 11)
     assert np.array_equal(sig, expected)
+
+
+@pytest.mark.parametrize("method", ["oph", "kperm"])
+def test_minhash_packed_equals_minhash_of_the_sets(method: Method) -> None:
+    rng = np.random.default_rng(3)
+    sets = [rng.integers(0, 1 << 63, size=n, dtype=np.uint64) for n in (0, 1, 7, 0, 300, 2)]
+    sizes = np.array([len(s) for s in sets], dtype=np.int64)
+    packed = minhash_packed(np.concatenate(sets), sizes, 48, 5, method=method)
+    assert np.array_equal(packed, minhash(sets, 48, 5, method=method))
+    with pytest.raises(ValueError, match="add up to"):
+        minhash_packed(np.concatenate(sets), sizes[:-1], 48, 5, method=method)

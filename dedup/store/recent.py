@@ -117,9 +117,11 @@ class RecentKeys:
         """Return the seqs held under each of ``keys`` (sorted, unique) that has any."""
         found: dict[int, list[int]] = {}
         lo = np.searchsorted(self._keys, keys, side="left")
-        hi = np.searchsorted(self._keys, keys, side="right")
-        for i in np.flatnonzero(hi > lo).tolist():
-            found[int(keys[i])] = self._seqs[lo[i]:hi[i]].tolist()
+        hit = np.flatnonzero(self._keys[np.minimum(lo, len(self._keys) - 1)] == keys
+                             if len(self._keys) else np.zeros(len(keys), dtype=bool))
+        hi = np.searchsorted(self._keys, keys[hit], side="right")  # the few keys held
+        for i, end in zip(hit.tolist(), hi.tolist(), strict=True):
+            found[int(keys[i])] = self._seqs[lo[i]:end].tolist()
         if self._tail:
             for key in self._tail.keys() & keys.tolist():
                 found.setdefault(key, []).extend(self._tail[key])
