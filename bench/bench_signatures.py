@@ -33,10 +33,13 @@ from corpus import make
 from datasketch import MinHash
 
 import dedup.hash as dhash
+import dedup.normalize
 from dedup.config import Config
 from dedup.hash import Method, hash_tokens, minhash, signatures
 from dedup.normalize import content_terms
+from dedup.read import Document
 from dedup.segment import sentences
+from dedup.verify import profiles
 
 N_DOCS = 2000
 NUM_PERM = 128
@@ -338,3 +341,38 @@ def test_accuracy(bench_report: Report, union: int, num_perm: int, method: Metho
                      f"{ours:.4f}  vs datasketch MinHash {theirs:.4f}  "
                      f"(binomial ~{expected:.4f})")
     assert ours <= theirs * 1.1  # no worse than classic MinHash, within sampling noise
+
+
+# --------------------------------------------------------------------------- profiles
+
+
+@pytest.fixture(scope="module")
+def documents(texts: list[str]) -> list[Document]:
+    return [Document(id=str(i), text=t) for i, t in enumerate(texts)]
+
+
+def test_profiles(benchmark: Any, bench_report: Report, documents: list[Document]) -> None:
+    """Everything the index and the engines compute per article before any storage."""
+    config = Config()
+    profs = benchmark.pedantic(profiles, (documents, config), rounds=5, warmup_rounds=1)
+    assert len(profs) == len(documents)
+    bench_report.values["profiles"] = median(benchmark)
+    bench_report.add("profiles (segment, normalize, shingle, sentence table), warm caches",
+                     "verify.profiles, compiled normalize stage",
+                     f"{len(documents) / median(benchmark):>10,.0f} docs/s")
+
+
+def test_profiles_python_normalize(benchmark: Any, bench_report: Report,
+                                   documents: list[Document],
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same profiles with the normalize stage in Python: the reference of the row above."""
+    config = Config()
+    compiled = [p.to_bytes() for p in profiles(documents, config)]
+    monkeypatch.setattr(dedup.normalize, "_normalize", None)
+    profs = benchmark.pedantic(profiles, (documents, config), rounds=5, warmup_rounds=1)
+    assert [p.to_bytes() for p in profs] == compiled
+    ours = bench_report.values.get("profiles")
+    ratio = f" (compiled {median(benchmark) / ours:.2f}x faster)" if ours else ""
+    bench_report.add("profiles (segment, normalize, shingle, sentence table), warm caches",
+                     "verify.profiles, Python normalize stage",
+                     f"{len(documents) / median(benchmark):>10,.0f} docs/s{ratio}")

@@ -2,13 +2,14 @@
  * entries, computed as dedup/normalize.py's Python path computes them (tests/test_normalize.py
  * compares the two).
  *
- * Only the part that runs per word is here: ASCII sentences (nearly all of news text) are
- * lower-cased and split into words as normalize._WORD splits them, and each word is looked up
- * in a dict from word to (term, term hash, weight) or None. What a word means (stop word,
- * stem, rarity, hash) is decided in Python, once per distinct word, by the ``miss`` callable;
- * sentences with any other character go to Python's content_terms whole (``other``). So the
- * rules live in one place and this file only tokenizes ASCII and keeps, per sentence, each
- * term once with its largest weight, in order of first occurrence.
+ * Only the part that runs per word is here. A sentence of ASCII, Latin-1 letters and common
+ * news punctuation (curly quotes, dashes; see simple()) is case-folded and split into words
+ * as normalize._WORD splits it, and each word is looked up in a dict from word to (term, term
+ * hash, weight) or None. What a word means (stop word, stem, rarity, hash) is decided in
+ * Python, once per distinct word, by the ``miss`` callable; any other sentence goes to
+ * Python's content_terms whole (``other``). So the rules live in one place, and this file only
+ * splits words and keeps, per sentence, each term once with its largest weight, in order of
+ * first occurrence.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -83,35 +84,60 @@ static void put(Entries *e, Py_ssize_t words, PyObject *key, uint64_t term, doub
     e->n++;
 }
 
-static inline int is_word(Py_UCS4 c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+/* What a character of a sentence read here becomes: NFKC and casefold, as content_terms
+ * applies them, for the characters this file reads (see simple()). Letters are lower-cased,
+ * the apostrophe U+2019 becomes ', which joins words as it does (``[-'’]``), and the
+ * punctuation listed in simple() becomes a space. */
+static inline Py_UCS4 fold(Py_UCS4 c) {
+    if (c < 128) return c >= 'A' && c <= 'Z' ? c + 32 : c;
+    if (c >= 0xC0 && c <= 0xDE) return c + 32; /* À-Þ (simple() lets no × through) */
+    if (c >= 0xDF && c <= 0xFF) return c;      /* à-ÿ */
+    return c == 0x2019 ? '\'' : ' ';
 }
 
-static inline Py_UCS4 lower(Py_UCS4 c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
+/* Whether content_terms of a sentence holding this character equals what this file computes:
+ * ASCII; the Latin-1 letters, which NFKC leaves alone and casefold lower-cases (not ß, which
+ * casefolds to "ss"); U+2019; and punctuation that NFKC keeps a non-word character: no-break
+ * space, ‘ “ ” « » – — and …. */
+static inline int simple(Py_UCS4 c) {
+    if (c < 128 || c == 0x2019) return 1;
+    if (c >= 0xC0 && c <= 0xFF) return c != 0xD7 && c != 0xF7 && c != 0xDF;
+    switch (c) {
+    case 0xA0: case 0xAB: case 0xBB: case 0x2013: case 0x2014: case 0x2018: case 0x201C:
+    case 0x201D: case 0x2026:
+        return 1;
+    }
+    return 0;
+}
 
-/* Add the terms of ASCII sentence text[s:e]; returns -1 on error. */
-static int ascii_sentence(Entries *out, const void *data, int kind, Py_ssize_t s, Py_ssize_t e,
-                          PyObject *cache, PyObject *miss, char *buf) {
+/* \w after fold(): ASCII letters, digits and the underscore, and the Latin-1 letters. */
+static inline int is_word(Py_UCS4 c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || (c >= 0xC0 && c <= 0xFF);
+}
+
+/* Add the terms of sentence text[s:e], all of whose characters are simple(); returns -1 on
+ * error. ``buf`` holds at least e - s characters. */
+static int simple_sentence(Entries *out, const void *data, int kind, Py_ssize_t s, Py_ssize_t e,
+                           PyObject *cache, PyObject *miss, Py_UCS1 *buf) {
     Py_ssize_t words = (e - s + 1) / 2;
     if (begin(out, words)) return -1;
     Py_ssize_t i = s;
     while (i < e) {
-        if (!is_word(lower(PyUnicode_READ(kind, data, i)))) {
+        if (!is_word(fold(PyUnicode_READ(kind, data, i)))) {
             i++;
             continue;
         }
         Py_ssize_t j = i;
-        for (;;) { /* \w+(?:[-']\w+)* */
-            while (j < e && is_word(lower(PyUnicode_READ(kind, data, j)))) j++;
-            if (j + 1 < e && (PyUnicode_READ(kind, data, j) == '-'
-                              || PyUnicode_READ(kind, data, j) == '\'')
-                && is_word(lower(PyUnicode_READ(kind, data, j + 1))))
+        for (;;) { /* \w+(?:[-'’]\w+)* */
+            while (j < e && is_word(fold(PyUnicode_READ(kind, data, j)))) j++;
+            Py_UCS4 joint = j + 1 < e ? fold(PyUnicode_READ(kind, data, j)) : 0;
+            if ((joint == '-' || joint == '\'') && is_word(fold(PyUnicode_READ(kind, data, j + 1))))
                 j++;
             else
                 break;
         }
-        for (Py_ssize_t k = i; k < j; k++) buf[k - i] = (char)lower(PyUnicode_READ(kind, data, k));
-        PyObject *word = PyUnicode_FromStringAndSize(buf, j - i);
+        for (Py_ssize_t k = i; k < j; k++) buf[k - i] = (Py_UCS1)fold(PyUnicode_READ(kind, data, k));
+        PyObject *word = PyUnicode_FromKindAndData(PyUnicode_1BYTE_KIND, buf, j - i);
         i = j;
         if (!word) return -1;
         PyObject *found = PyDict_GetItemWithError(cache, word); /* borrowed */
@@ -174,8 +200,9 @@ PyDoc_STRVAR(terms_doc,
 "terms(text, spans, cache, miss, other)\n"
 "--\n\n"
 "Return (term hashes, weights, terms per sentence) as bytes of uint64, float64 and int64\n"
-"for the sentences text[start:end] of spans, a sequence of (start, end). An ASCII sentence\n"
-"is lower-cased and split into words; each word is looked up in the dict cache, where a\n"
+"for the sentences text[start:end] of spans, a sequence of (start, end). A sentence of\n"
+"ASCII, Latin-1 letters and common punctuation is case-folded and split into words; each\n"
+"word is looked up in the dict cache, where a\n"
 "miss stores miss(word): None or (interned term, hash, weight). Per sentence each term is\n"
 "kept once, first-seen order, with its largest weight. Any other sentence is other(sentence):\n"
 "its (hash, weight) pairs, in order.");
@@ -192,7 +219,7 @@ static PyObject *terms(PyObject *self, PyObject *args) {
     const void *data = PyUnicode_DATA(text);
     Entries out = {0};
     int64_t *sizes = PyMem_Malloc((n ? n : 1) * sizeof *sizes);
-    char *buf = PyMem_Malloc(len ? len : 1);
+    Py_UCS1 *buf = PyMem_Malloc(len ? len : 1);
     PyObject *result = NULL;
     if (!sizes || !buf) {
         PyErr_NoMemory();
@@ -206,8 +233,8 @@ static PyObject *terms(PyObject *self, PyObject *args) {
             goto done;
         }
         Py_ssize_t before = out.n, k = s;
-        while (k < e && PyUnicode_READ(kind, data, k) < 128) k++;
-        if (k == e ? ascii_sentence(&out, data, kind, s, e, cache, miss, buf)
+        while (k < e && simple(PyUnicode_READ(kind, data, k))) k++;
+        if (k == e ? simple_sentence(&out, data, kind, s, e, cache, miss, buf)
                    : other_sentence(&out, text, s, e, other))
             goto done;
         sizes[r] = out.n - before;

@@ -65,7 +65,8 @@ class SentenceTable:
     ``j + 1`` not in ``j``; a term in both weighs as in ``j + 1``, as ``{**a, **b}`` of their
     term dicts would). Terms are identified by their hash: xxh3 hashes with the
     configured seed, stable across processes, so tables built on different machines can be
-    compared, and the sentence-level LSH signs the same hashes (:meth:`sentence_terms`).
+    compared, and the sentence-level LSH signs the same hashes
+    (:func:`dedup.engine.level_keys`).
 
     Attributes:
         sentences: The sentences.
@@ -124,10 +125,6 @@ class SentenceTable:
             unit_of=units[order],
         )
 
-    def sentence_terms(self) -> list[np.ndarray]:
-        """The term hashes of each sentence, in sentence order."""
-        return np.split(self.entry_term, np.cumsum(self.sizes)[:-1])
-
     @property
     def exact_units(self) -> bool:
         """Whether no unit holds one term hash twice (two terms of a unit colliding in xxh3).
@@ -176,7 +173,7 @@ class SentenceTable:
         return cls.build(spans, view.entry_term, view.entry_weight, view.sizes)
 
 
-_TABLE_HEAD = struct.Struct("<IIII")  # sentences, entries, units stored, flags
+_TABLE_HEAD = struct.Struct("<IIII")  # sentences, entries, unit index entries, flags
 _OLD_UNITS, _WIDE, _EXACT = 1, 2, 4  # _OLD_UNITS: a unit index stored by dedup before 2026-12-03
 
 

@@ -77,8 +77,8 @@ def test_sentence_terms_are_content_terms_hashed() -> None:
     assert expect[0]["run"] == rarity("runs") > rarity("running")  # the largest weight
 
 
-_TEXT = st.text(alphabet=st.sampled_from(list("aAbBzZ09_-'’ .,;\né—印度Ss")),
-                max_size=200)
+_TEXT = st.text(alphabet=st.sampled_from(list(
+    "aAbBzZ09_-'’‘“”«»–—…\u00a0 .,;\néÉÞþÿß×µª\u0301\u0178印度Ss")), max_size=200)
 
 
 @pytest.mark.skipif(dedup.normalize._normalize is None, reason="built without the C core")
@@ -104,3 +104,15 @@ def test_compiled_sentence_terms_on_long_sentences_and_bad_spans() -> None:
     assert sentence_terms(text, spans, 7)[2].tolist() == [3000, 0]
     with pytest.raises(ValueError, match="outside the text"):
         sentence_terms("short", [(0, 6)], 7)
+
+
+@pytest.mark.skipif(dedup.normalize._normalize is None, reason="built without the C core")
+def test_compiled_sentence_terms_equal_the_python_path_for_every_character() -> None:
+    """Each code point below U+3000 in words, between them and after an apostrophe."""
+    texts = ["Ab{0}cd {0} x{0}'s O’{0}Neil {0}{0}.".format(chr(c)) for c in range(0x80, 0x3000)
+             if not 0xD800 <= c < 0xE000]
+    text = "\n".join(texts)
+    spans = sentences(text)
+    for got, want in zip(sentence_terms(text, spans, 7), _python_terms(text, spans),
+                         strict=True):
+        assert got.tolist() == want.tolist()
