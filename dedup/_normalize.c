@@ -115,10 +115,18 @@ static inline int is_word(Py_UCS4 c) {
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || (c >= 0xC0 && c <= 0xFF);
 }
 
+/* The word lookup: the cache dict and the miss callable. The cache takes no more than limit
+ * words; values it does not take stay alive in keep until the call ends, since entries compare
+ * their terms by identity. */
+typedef struct {
+    PyObject *cache, *miss, *keep;
+    Py_ssize_t limit;
+} Words;
+
 /* Add the terms of sentence text[s:e], all of whose characters are simple(); returns -1 on
  * error. ``buf`` holds at least e - s characters. */
 static int simple_sentence(Entries *out, const void *data, int kind, Py_ssize_t s, Py_ssize_t e,
-                           PyObject *cache, PyObject *miss, Py_UCS1 *buf) {
+                           const Words *lookup, Py_UCS1 *buf) {
     Py_ssize_t words = (e - s + 1) / 2;
     if (begin(out, words)) return -1;
     Py_ssize_t i = s;
@@ -140,14 +148,16 @@ static int simple_sentence(Entries *out, const void *data, int kind, Py_ssize_t 
         PyObject *word = PyUnicode_FromKindAndData(PyUnicode_1BYTE_KIND, buf, j - i);
         i = j;
         if (!word) return -1;
-        PyObject *found = PyDict_GetItemWithError(cache, word); /* borrowed */
+        PyObject *found = PyDict_GetItemWithError(lookup->cache, word); /* borrowed */
         if (!found) {
-            if (PyErr_Occurred() || !(found = PyObject_CallOneArg(miss, word))) {
+            if (PyErr_Occurred() || !(found = PyObject_CallOneArg(lookup->miss, word))) {
                 Py_DECREF(word);
                 return -1;
             }
-            int bad = PyDict_SetItem(cache, word, found);
-            Py_DECREF(found); /* the cache holds it */
+            int bad = PyDict_GET_SIZE(lookup->cache) < lookup->limit
+                          ? PyDict_SetItem(lookup->cache, word, found)
+                          : PyList_Append(lookup->keep, found);
+            Py_DECREF(found); /* the cache or keep holds it */
             if (bad) {
                 Py_DECREF(word);
                 return -1;
@@ -197,23 +207,28 @@ static int other_sentence(Entries *out, PyObject *text, Py_ssize_t s, Py_ssize_t
 }
 
 PyDoc_STRVAR(terms_doc,
-"terms(text, spans, cache, miss, other)\n"
+"terms(text, spans, cache, limit, miss, other)\n"
 "--\n\n"
 "Return (term hashes, weights, terms per sentence) as bytes of uint64, float64 and int64\n"
 "for the sentences text[start:end] of spans, a sequence of (start, end). A sentence of\n"
 "ASCII, Latin-1 letters and common punctuation is case-folded and split into words; each\n"
-"word is looked up in the dict cache, where a\n"
-"miss stores miss(word): None or (interned term, hash, weight). Per sentence each term is\n"
-"kept once, first-seen order, with its largest weight. Any other sentence is other(sentence):\n"
-"its (hash, weight) pairs, in order.");
+"word is looked up in the dict cache, where a miss stores miss(word): None or (interned\n"
+"term, hash, weight), while the cache holds fewer than limit words. Per sentence each term\n"
+"is kept once, first-seen order, with its largest weight. Any other sentence is\n"
+"other(sentence): its (hash, weight) pairs, in order.");
 
 static PyObject *terms(PyObject *self, PyObject *args) {
-    PyObject *text, *spans_obj, *cache, *miss, *other;
-    if (!PyArg_ParseTuple(args, "UOO!OO", &text, &spans_obj, &PyDict_Type, &cache, &miss,
-                          &other))
+    PyObject *text, *spans_obj, *other;
+    Words lookup;
+    if (!PyArg_ParseTuple(args, "UOO!nOO", &text, &spans_obj, &PyDict_Type, &lookup.cache,
+                          &lookup.limit, &lookup.miss, &other))
         return NULL;
     PyObject *spans = PySequence_Fast(spans_obj, "spans must be a sequence");
     if (!spans) return NULL;
+    if (!(lookup.keep = PyList_New(0))) {
+        Py_DECREF(spans);
+        return NULL;
+    }
     Py_ssize_t n = PySequence_Fast_GET_SIZE(spans), len = PyUnicode_GET_LENGTH(text);
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
@@ -234,7 +249,7 @@ static PyObject *terms(PyObject *self, PyObject *args) {
         }
         Py_ssize_t before = out.n, k = s;
         while (k < e && simple(PyUnicode_READ(kind, data, k))) k++;
-        if (k == e ? simple_sentence(&out, data, kind, s, e, cache, miss, buf)
+        if (k == e ? simple_sentence(&out, data, kind, s, e, &lookup, buf)
                    : other_sentence(&out, text, s, e, other))
             goto done;
         sizes[r] = out.n - before;
@@ -249,6 +264,7 @@ static PyObject *terms(PyObject *self, PyObject *args) {
     Py_XDECREF(z);
 done:
     Py_DECREF(spans);
+    Py_DECREF(lookup.keep);
     PyMem_Free(out.term);
     PyMem_Free(out.weight);
     PyMem_Free(out.key);

@@ -192,9 +192,9 @@ def sentence_terms(text: str, spans: Sequence[tuple[int, int]],
                 np.array([w for _, w in flat], dtype=np.float64),
                 np.array([len(sentence) for sentence in pairs], dtype=np.int64))
     cache = _word_cache.setdefault(seed, {})
-    if len(cache) > _CACHE_LIMIT:
+    if len(cache) >= _CACHE_LIMIT:
         cache.clear()
-    term, weight, sizes = _normalize.terms(text, spans, cache,
+    term, weight, sizes = _normalize.terms(text, spans, cache, _CACHE_LIMIT,
                                            functools.partial(_hashed_term, seed=seed),
                                            functools.partial(_hashed_terms, seed=seed))
     return (np.frombuffer(term, dtype=np.uint64), np.frombuffer(weight, dtype=np.float64),

@@ -116,3 +116,20 @@ def test_compiled_sentence_terms_equal_the_python_path_for_every_character() -> 
     for got, want in zip(sentence_terms(text, spans, 7), _python_terms(text, spans),
                          strict=True):
         assert got.tolist() == want.tolist()
+
+
+@pytest.mark.skipif(dedup.normalize._normalize is None, reason="built without the C core")
+def test_word_cache_stops_at_its_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Words past the limit are read but not kept: memory stays bounded on a text of
+    # novel words (a base64 blob), and their terms are still compared by identity.
+    monkeypatch.setattr(dedup.normalize, "_word_cache", {})
+    monkeypatch.setattr(dedup.normalize, "_CACHE_LIMIT", 50)
+    words = [f"zq{i}x" for i in range(400)]
+    text = " ".join([*words, "Running runs", *words[::-1], "RUNS running"])
+    spans = [(0, len(text))]
+    for got, want in zip(sentence_terms(text, spans, 7), _python_terms(text, spans),
+                         strict=True):
+        assert got.tolist() == want.tolist()
+    assert len(dedup.normalize._word_cache[7]) == 50
+    sentence_terms("one more word", [(0, 13)], 7)  # a full cache is emptied first
+    assert len(dedup.normalize._word_cache[7]) == 3
