@@ -22,8 +22,8 @@ typedef struct {
     PyObject **key; /* the term string of each entry, compared by identity (interned) */
     Py_ssize_t n, cap;
     int32_t *slot;  /* open addressing over the current sentence's entries: index or -1 */
-    Py_ssize_t slots;
-    Py_ssize_t first; /* first entry of the current sentence */
+    Py_ssize_t slots; /* allocated */
+    Py_ssize_t mask;  /* slots in use by the current sentence, minus 1 (a power of two) */
 } Entries;
 
 static int reserve(Entries *e, Py_ssize_t more) {
@@ -58,16 +58,15 @@ static int begin(Entries *e, Py_ssize_t words) {
         e->slots = want;
     }
     memset(e->slot, 0xff, want * sizeof *e->slot);
-    e->first = e->n;
+    e->mask = want - 1;
     return reserve(e, words);
 }
 
 /* Add a term to the current sentence, or raise its weight when the sentence has it. The table
- * in use has at least 2 * words slots (see begin), so a probe always ends. */
-static void put(Entries *e, Py_ssize_t words, PyObject *key, uint64_t term, double weight) {
-    Py_ssize_t want = 16;
-    while (want < 2 * words) want *= 2;
-    Py_ssize_t mask = want - 1, i = (Py_ssize_t)(term & (uint64_t)mask);
+ * in use has at least twice as many slots as the sentence can hold terms (see begin), so a
+ * probe always ends. */
+static void put(Entries *e, PyObject *key, uint64_t term, double weight) {
+    Py_ssize_t mask = e->mask, i = (Py_ssize_t)(term & (uint64_t)mask);
     for (;; i = (i + 1) & mask) {
         int32_t at = e->slot[i];
         if (at < 0) break;
@@ -127,8 +126,7 @@ typedef struct {
  * error. ``buf`` holds at least e - s characters. */
 static int simple_sentence(Entries *out, const void *data, int kind, Py_ssize_t s, Py_ssize_t e,
                            const Words *lookup, Py_UCS1 *buf) {
-    Py_ssize_t words = (e - s + 1) / 2;
-    if (begin(out, words)) return -1;
+    if (begin(out, (e - s + 1) / 2)) return -1; /* a word takes a character and a gap */
     Py_ssize_t i = s;
     while (i < e) {
         if (!is_word(fold(PyUnicode_READ(kind, data, i)))) {
@@ -172,7 +170,7 @@ static int simple_sentence(Entries *out, const void *data, int kind, Py_ssize_t 
         uint64_t term = PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(found, 1));
         double weight = PyFloat_AsDouble(PyTuple_GET_ITEM(found, 2));
         if (PyErr_Occurred()) return -1;
-        put(out, words, PyTuple_GET_ITEM(found, 0), term, weight);
+        put(out, PyTuple_GET_ITEM(found, 0), term, weight);
     }
     return 0;
 }
