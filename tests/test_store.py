@@ -16,6 +16,7 @@ import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -24,7 +25,7 @@ from dedup.cli_index import arrived
 from dedup.config import Config
 from dedup.engine import run
 from dedup.read import Document, read_documents
-from dedup.store import FORMAT, Busy, IncompatibleIndex, Index, stored_config
+from dedup.store import FORMAT, Busy, IncompatibleIndex, Index, keyfilter, stored_config
 from dedup.store import sqlite as sqlite_store
 from dedup.store.sqlite import CHECKPOINT_PAGES, SLICES, SQLiteBackend
 
@@ -357,6 +358,101 @@ def test_sqlite_moves_recent_keys_in_ranges_without_changing_answers(
         moved.add(Document("last", docs[0].text + " And one more sentence here."))
         assert moved.stats()["recent_keys"] == 0 and moved.audit() == []
         assert other.stats() == moved.stats() and other.audit() == []
+
+
+def _moved_index(path: str, monkeypatch: pytest.MonkeyPatch) -> list[Document]:
+    """Fill an index whose writes move about half of the keys into ``keys``."""
+    docs = synthetic(40, 5) + _seeds()
+    with Index.open(path, CONFIG) as index:
+        index.add_many(docs)
+        total = index.stats()["keys"]
+    os.remove(path)
+    monkeypatch.setattr(sqlite_store, "RECENT_KEYS", total // 2)
+    with Index.open(path, CONFIG) as index:
+        index.add_many(docs)
+    return docs
+
+
+def test_sqlite_filters_of_moved_ranges_decide_which_keys_are_probed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = str(tmp_path / "index.db")
+    _moved_index(path, monkeypatch)
+    probes = [Document(f"x{d.id}", d.text) for d in _seeds()]
+    key = np.array([-(1 << 63) + 12345], dtype=np.int64)  # in range 0, in no document
+    backend = SQLiteBackend(path, 1.0)
+    try:
+        moved = dict(backend.db.execute("SELECT part, upto FROM moved WHERE upto > 0"))
+        rows = {part: (upto, count) for part, upto, count in
+                backend.db.execute("SELECT part, upto, count FROM filters")}
+        assert moved and {part: upto for part, (upto, _) in rows.items()} == moved
+        filed = dict(backend.db.execute(
+            "SELECT (key >> 60) + 8, COUNT(*) FROM keys GROUP BY 1"))
+        assert {part: count for part, (_, count) in rows.items()} == filed
+        with backend.transaction(write=False):
+            assert backend.lookup(key) == {} and backend._filters.nbytes > 0
+        # A key filed behind the filter's back (range 0 was moved) is not probed...
+        backend.db.execute("INSERT INTO keys VALUES (?, 1)", (int(key[0]),))
+        with backend.transaction(write=False):
+            assert backend.lookup(key) == {}
+            assert "key range 0: 1 filed keys not in its filter" in backend.audit()
+        # ...until the filter is stale, as a move by a writer that keeps no filters leaves it.
+        backend.db.execute("UPDATE filters SET upto = upto - 1 WHERE part = 0")
+    finally:
+        backend.close()
+    with Index.open(path, CONFIG) as index:
+        assert isinstance(index.backend, SQLiteBackend)
+        with index.backend.transaction(write=False):
+            assert index.backend.lookup(key) == {int(key[0]): [1]}
+        monkeypatch.setattr(sqlite_store, "RECENT_KEYS", 0)
+        index.add(synthetic(1, 99, prefix="new")[0])  # moves range 0: rebuilds its filter
+        with index.backend.transaction(write=False):
+            assert index.backend.lookup(key) == {int(key[0]): [1]}
+        index.backend.db.execute("DELETE FROM keys WHERE seq = 1 AND key = ?", (int(key[0]),))
+        assert index.audit() == []
+        assert [v.relation for v in map(index.check, probes)] == ["duplicate"] * len(probes)
+
+
+def test_sqlite_filters_are_rebuilt_as_their_ranges_outgrow_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sqlite_store, "RECENT_KEYS", 0)  # every write files every key
+    monkeypatch.setattr(keyfilter, "_MIN_CAPACITY", 1)
+    with Index.open(str(tmp_path / "index.db"), CONFIG) as index:
+        assert isinstance(index.backend, SQLiteBackend)
+        db, rebuilt = index.backend.db, 0
+        capacities: dict[int, int] = {}
+        for doc in synthetic(12, 6):
+            index.add(doc)
+            filed = dict(db.execute("SELECT (key >> 60) + 8, COUNT(*) FROM keys GROUP BY 1"))
+            for part, count, capacity in db.execute("SELECT part, count, capacity FROM filters"):
+                assert count == filed.get(part, 0) and count <= capacity
+                rebuilt += capacities.get(part, capacity) != capacity
+                capacities[part] = capacity
+            assert index.audit() == []
+        assert rebuilt >= SLICES  # each range outgrew its first filter at least once
+
+
+def test_sqlite_index_without_filters_answers_and_gains_them_as_ranges_move(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An index written before filters (no table) probes every key, then gets one per move."""
+    path = str(tmp_path / "index.db")
+    docs = _moved_index(path, monkeypatch)
+    probes = [Document(f"x{d.id}", d.text) for d in docs[::4]]
+    with Index.open(path, CONFIG) as index:
+        expected = [index.check(doc) for doc in probes]
+        index.backend.db.execute("DROP TABLE filters")
+
+    def matches(index: Index) -> list[tuple[str | None, list[str]]]:
+        return [(v.relation, [m.a for m in v.matches]) for v in map(index.check, probes)]
+
+    with Index.open(path, CONFIG) as old:
+        assert isinstance(old.backend, SQLiteBackend)
+        assert [old.check(doc) for doc in probes] == expected
+        assert old.backend._filters.nbytes == 0 and old.audit() == []
+        monkeypatch.setattr(sqlite_store, "RECENT_KEYS", 0)
+        old.add(synthetic(1, 99, prefix="new")[0])  # a write that moves every range
+        assert old.stats()["recent_keys"] == 0 and old.audit() == []
+        assert old.backend._filters.nbytes > 0
+        assert matches(old) == [(v.relation, [m.a for m in v.matches]) for v in expected]
 
 
 def test_sqlite_reads_recent_keys_only_when_a_transaction_needs_them(tmp_path: Path) -> None:

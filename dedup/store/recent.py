@@ -16,7 +16,7 @@ import numpy as np
 
 from dedup.store.base import I64
 
-__all__ = ["SLICES", "RecentKeys", "slice_of"]
+__all__ = ["SLICES", "RecentKeys", "bounds", "slice_of"]
 
 _BITS = 4
 #: Key ranges: the top four bits of the key (as uint64, so ``-2**63`` is in range 0).
@@ -30,6 +30,12 @@ _TAIL = 1 << 16
 def slice_of(keys: I64) -> np.ndarray:
     """Return the range (0 .. SLICES - 1) of each int64 key, in key order."""
     return ((np.asarray(keys, dtype=np.int64).view(np.uint64) ^ _SIGN) >> _SHIFT).astype(np.intp)
+
+
+def bounds(part: int) -> tuple[int, int]:
+    """Return the lowest and the highest int64 key of range ``part``."""
+    low = -(1 << 63) + (part << (64 - _BITS))
+    return low, low + (1 << (64 - _BITS)) - 1
 
 
 class RecentKeys:
@@ -102,10 +108,8 @@ class RecentKeys:
     def pairs(self, part: int) -> tuple[I64, I64]:
         """Return the keys and seqs held in range ``part``, sorted by (key, seq)."""
         keys, _ = self.arrays()
-        low = -(1 << 63) + (part << (64 - _BITS))
-        lo = int(np.searchsorted(keys, low))
-        hi = (len(keys) if part == SLICES - 1
-              else int(np.searchsorted(keys, low + (1 << (64 - _BITS)))))
+        low, high = bounds(part)
+        lo, hi = int(np.searchsorted(keys, low)), int(np.searchsorted(keys, high, side="right"))
         return self._keys[lo:hi], self._seqs[lo:hi]
 
     def arrays(self) -> tuple[I64, I64]:
