@@ -7,7 +7,7 @@ import pytest
 
 from dedup.store import keyfilter
 from dedup.store.keyfilter import RangeFilters, capacity_for, contains, empty, insert
-from dedup.store.recent import SLICES, bounds, slice_of
+from dedup.store.ranges import SLICES, bounds, slice_of
 
 
 def _keys(rng: np.random.Generator, n: int, part: int | None = None) -> np.ndarray:

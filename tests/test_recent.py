@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dedup.store import recent
-from dedup.store.recent import SLICES, RecentKeys, slice_of
+from dedup.store import keyfilter, recent
+from dedup.store.ranges import SLICES, slice_of
+from dedup.store.recent import RecentKeys
 
 
 def _part(key: int) -> int:
@@ -22,6 +23,7 @@ def test_slices_are_the_top_bits_in_key_order() -> None:
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_recent_keys_equal_a_list_of_pairs(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(recent, "_TAIL", 300)  # fold often
+    monkeypatch.setattr(keyfilter, "_MIN_CAPACITY", 1)  # and rebuild the filter often
     rng = np.random.default_rng(seed)
     pool = rng.integers(-(1 << 63), (1 << 63) - 1, size=400, dtype=np.int64)  # shared keys
     held, pairs, every = RecentKeys(), [], []
@@ -65,3 +67,20 @@ def test_recent_keys_equal_a_list_of_pairs(seed: int, monkeypatch: pytest.Monkey
     assert list(zip(keys.tolist(), seqs.tolist(), strict=True)) == sorted(pairs)
     held.clear()
     assert len(held) == 0 and held.last == 0 and not held.counts.any()
+
+
+def test_recent_keys_find_every_key_as_their_filter_is_rebuilt(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """New keys in every add: the filter, rebuilt as it fills, holds the arrays' and the dict's."""
+    monkeypatch.setattr(recent, "_TAIL", 500)
+    monkeypatch.setattr(keyfilter, "_MIN_CAPACITY", 1)
+    rng = np.random.default_rng(3)
+    held, upto, added = RecentKeys(), np.zeros(SLICES, dtype=np.int64), []
+    for seq in range(1, 120):
+        keys = np.unique(rng.integers(-(1 << 63), (1 << 63) - 1, size=30, dtype=np.int64))
+        held.add([(seq, keys)], upto)
+        added.append(keys)
+        every = np.unique(np.concatenate(added))
+        assert sorted(held.lookup(every)) == every.tolist()
+    absent = rng.integers(-(1 << 63), (1 << 63) - 1, size=1000, dtype=np.int64)
+    assert held.lookup(np.unique(absent)) == {}

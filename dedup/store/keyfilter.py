@@ -2,7 +2,7 @@
 
 A lookup probes the ``keys`` B-tree once per key (~110 keys an article, ~5.5 µs each when the
 leaves are cached, a disk read when not), and a new article's keys are almost all absent. Each
-key range (:data:`~dedup.store.recent.SLICES` of them) has a blocked Bloom filter of the keys
+key range (:data:`~dedup.store.ranges.SLICES` of them) has a blocked Bloom filter of the keys
 filed in it: one 64-bit word per key, :data:`_PROBES` bits set in it, sized for
 :data:`BITS_PER_KEY` bits a key at its capacity. A key the filter does not hold is not filed;
 one it holds is probed (~1-3% of absent keys are, by chance).
@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from dedup.store.base import I64
-from dedup.store.recent import SLICES, slice_of
+from dedup.store.ranges import SLICES, slice_of
 
 __all__ = ["BITS_PER_KEY", "GROWTH", "RangeFilters", "capacity_for", "contains", "empty",
            "insert"]

@@ -5,7 +5,8 @@ An SQLite index files each key in the ``keys`` B-tree only when a write moves th
 document's row (``docs.keys``), which a write appends, and in this structure, which each
 process rebuilds from those rows. :class:`RecentKeys` holds the (key, seq) pairs of one
 process's view: sorted arrays plus a small dict of the newest pairs, merged into the arrays
-when it grows.
+when it grows, and a Bloom filter (:mod:`.keyfilter`) of the keys held, so that a lookup
+searches the arrays only for the few keys that may be there.
 """
 
 from __future__ import annotations
@@ -15,27 +16,13 @@ from collections.abc import Iterable
 import numpy as np
 
 from dedup.store.base import I64
+from dedup.store.keyfilter import capacity_for, contains, empty, insert
+from dedup.store.ranges import SLICES, bounds, slice_of
 
-__all__ = ["SLICES", "RecentKeys", "bounds", "slice_of"]
+__all__ = ["RecentKeys"]
 
-_BITS = 4
-#: Key ranges: the top four bits of the key (as uint64, so ``-2**63`` is in range 0).
-SLICES = 1 << _BITS
-_SHIFT = np.uint64(64 - _BITS)
-_SIGN = np.uint64(1 << 63)
 #: Pairs the dict holds before they are merged into the sorted arrays.
 _TAIL = 1 << 16
-
-
-def slice_of(keys: I64) -> np.ndarray:
-    """Return the range (0 .. SLICES - 1) of each int64 key, in key order."""
-    return ((np.asarray(keys, dtype=np.int64).view(np.uint64) ^ _SIGN) >> _SHIFT).astype(np.intp)
-
-
-def bounds(part: int) -> tuple[int, int]:
-    """Return the lowest and the highest int64 key of range ``part``."""
-    low = -(1 << 63) + (part << (64 - _BITS))
-    return low, low + (1 << (64 - _BITS)) - 1
 
 
 class RecentKeys:
@@ -57,6 +44,17 @@ class RecentKeys:
         self._tail_size = 0
         self.last = 0
         self.counts = np.zeros(SLICES, dtype=np.int64)
+        self._refilter()
+
+    def _refilter(self, more: I64 | None = None) -> None:
+        """Rebuild the filter for the keys held and ``more``, sized for them."""
+        keys = np.concatenate([self._keys, np.fromiter(self._tail, dtype=np.int64,
+                                                       count=len(self._tail)),
+                               np.zeros(0, dtype=np.int64) if more is None else more])
+        self._capacity = capacity_for(len(keys))
+        self._filter = empty(self._capacity)
+        self._filtered = len(keys)
+        insert(self._filter, keys)
 
     def __len__(self) -> int:
         return len(self._keys) + self._tail_size
@@ -75,6 +73,11 @@ class RecentKeys:
         keys, seqs = keys[keep], seqs[keep]
         self.counts += np.bincount(slice_of(keys), minlength=SLICES)
         self.last = max(self.last, max(s for s, _ in rows))
+        if self._filtered + len(keys) > self._capacity:
+            self._refilter(keys)
+        else:
+            insert(self._filter, keys)
+            self._filtered += len(keys)
         if self._tail_size + len(keys) > _TAIL:
             self._fold()
             self._merge(keys, seqs)
@@ -104,6 +107,7 @@ class RecentKeys:
         keep = self._seqs > upto[slice_of(self._keys)]
         self._keys, self._seqs = self._keys[keep], self._seqs[keep]
         self.counts = np.bincount(slice_of(self._keys), minlength=SLICES).astype(np.int64)
+        self._refilter()
 
     def pairs(self, part: int) -> tuple[I64, I64]:
         """Return the keys and seqs held in range ``part``, sorted by (key, seq)."""
@@ -120,6 +124,7 @@ class RecentKeys:
     def lookup(self, keys: I64) -> dict[int, list[int]]:
         """Return the seqs held under each of ``keys`` (sorted, unique) that has any."""
         found: dict[int, list[int]] = {}
+        keys = keys[contains(self._filter, keys)]
         lo = np.searchsorted(self._keys, keys, side="left")
         hit = np.flatnonzero(self._keys[np.minimum(lo, len(self._keys) - 1)] == keys
                              if len(self._keys) else np.zeros(len(keys), dtype=bool))

@@ -8,7 +8,7 @@ signed int64); ``moved`` and ``state``, which say which keys ``keys`` holds yet;
 Keys are random, so filing one in a B-tree rewrites a random leaf: an article filed ~110 keys
 in ~110 leaves, and its commit wrote them all to the WAL (format 3: 1.9 ms of an 8 ms
 ``check_and_add`` at a million articles). A write therefore only appends the document's row,
-keys included. The key space is cut into :data:`~dedup.store.recent.SLICES` ranges; ``moved``
+keys included. The key space is cut into :data:`~dedup.store.ranges.SLICES` ranges; ``moved``
 holds, per range, the seq up to which that range's keys are filed in ``keys``. The keys above
 it, the recent ones, every process holds in memory (:class:`~dedup.store.recent.RecentKeys`),
 read from the rows the first time a transaction needs them and brought up to date from the rows
@@ -49,7 +49,8 @@ import numpy as np
 
 from dedup.store.base import I64, Busy, Entry, NewEntry
 from dedup.store.keyfilter import RangeFilters, capacity_for, contains, empty, insert
-from dedup.store.recent import SLICES, RecentKeys, bounds, slice_of
+from dedup.store.ranges import SLICES, bounds, slice_of
+from dedup.store.recent import RecentKeys
 
 __all__ = ["CHECKPOINT_PAGES", "RECENT_KEYS", "SQLiteBackend"]
 
