@@ -57,9 +57,8 @@ def band_keys(signatures: npt.NDArray[Any], bands: int, rows: int) -> U64:
     if bands < 1 or rows < 1 or bands * rows > sig.shape[1]:
         raise ValueError(f"{bands} bands of {rows} rows do not fit {sig.shape[1]} values")
     weights, salts = _band_constants(bands, rows)
-    mixed = np.zeros((len(sig), bands), dtype=np.uint64)
-    for row in range(rows):  # value `row` of every band at once
-        mixed += sig[:, row:bands * rows:rows].astype(np.uint64) * weights[row]
+    values = sig[:, :bands * rows].reshape(len(sig), bands, rows).astype(np.uint64)
+    mixed = (values * weights).sum(axis=2, dtype=np.uint64)  # modulo 2**64, in any order
     return mix64(mixed ^ salts)
 
 
