@@ -1,11 +1,12 @@
-"""Filters that answer "not filed" for most keys of an SQLite index without a B-tree probe.
+"""Bloom filters that answer "not held" for most keys of an SQLite index without a search.
 
 A lookup probes the ``keys`` B-tree once per key (~110 keys an article, ~5.5 µs each when the
 leaves are cached, a disk read when not), and a new article's keys are almost all absent. Each
 key range (:data:`~dedup.store.ranges.SLICES` of them) has a blocked Bloom filter of the keys
 filed in it: one 64-bit word per key, :data:`_PROBES` bits set in it, sized for
 :data:`BITS_PER_KEY` bits a key at its capacity. A key the filter does not hold is not filed;
-one it holds is probed (~1-3% of absent keys are, by chance).
+one it holds is probed (~1-3% of absent keys are, by chance). The recent keys a process holds
+in memory (:mod:`.recent`) have one filter too, in front of their sorted arrays.
 
 Keys are already uniform hashes, so the filter hashes by multiplication alone: the word from
 bits 28-59 of the key (below the range's own top bits), scaled to the word count; the bits
@@ -30,7 +31,7 @@ GROWTH = 1.5
 _MIN_CAPACITY = 1 << 12
 _PROBES = 5
 _MUL = np.uint64(0x9E3779B97F4A7C15)
-_U4, _U6, _U32, _ONE = np.uint64(4), np.uint64(6), np.uint64(32), np.uint64(1)
+_U4, _U32, _ONE = np.uint64(4), np.uint64(32), np.uint64(1)
 _SHIFTS = [np.uint64(64 - 6 * (i + 1)) for i in range(_PROBES)]
 _LOW6 = np.uint64(63)
 
