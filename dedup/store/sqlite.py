@@ -299,7 +299,7 @@ class SQLiteBackend:
             filt = empty(capacity)
             insert(filt, filed)
         self.db.execute("INSERT OR REPLACE INTO filters VALUES (?, ?, ?, ?, ?)",
-                        (part, upto, count, capacity, filt.astype("<u8").tobytes()))
+                        (part, upto, count, capacity, filt.astype("<u8", copy=False).tobytes()))
 
     def _filed(self, part: int) -> I64:
         """Return the keys filed in range ``part`` (~4 s for 7 million, at a million articles)."""
