@@ -254,11 +254,10 @@ def minhash(sets: Sequence[npt.NDArray[Any]], num_perm: int, seed: int,
         Array of shape ``(len(sets), num_perm)``, dtype uint64; empty sets give rows of
         the maximum uint64.
     """
-    offsets = np.zeros(len(sets) + 1, dtype=np.intp)
-    np.cumsum([len(s) for s in sets], out=offsets[1:])
+    sizes = np.fromiter((len(s) for s in sets), dtype=np.int64, count=len(sets))
     values = (np.concatenate([np.asarray(s).astype(np.uint64, copy=False) for s in sets])
               if len(sets) else np.zeros(0, dtype=np.uint64))
-    return _signature_rows(values, offsets, num_perm, seed, method)
+    return minhash_packed(values, sizes, num_perm, seed, method)
 
 
 def minhash_packed(values: U64, sizes: npt.NDArray[np.int64], num_perm: int, seed: int,
