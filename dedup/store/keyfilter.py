@@ -32,7 +32,7 @@ _MIN_CAPACITY = 1 << 12
 _PROBES = 5
 _MUL = np.uint64(0x9E3779B97F4A7C15)
 _U4, _U32, _ONE = np.uint64(4), np.uint64(32), np.uint64(1)
-_SHIFTS = [np.uint64(64 - 6 * (i + 1)) for i in range(_PROBES)]
+_SHIFTS = np.array([[64 - 6 * (i + 1)] for i in range(_PROBES)], dtype=np.uint64)
 _LOW6 = np.uint64(63)
 
 
@@ -50,10 +50,8 @@ def _slots(keys: I64, words: np.ndarray | int) -> tuple[np.ndarray, np.ndarray]:
     """Return each key's word (0 .. words - 1, per key or for all) and the bits it sets there."""
     k = np.asarray(keys, dtype=np.int64).view(np.uint64)
     word = (((k << _U4) >> _U32) * np.asarray(words, dtype=np.uint64)) >> _U32
-    mixed = k * _MUL
-    mask = np.zeros(len(k), dtype=np.uint64)
-    for shift in _SHIFTS:
-        mask |= _ONE << ((mixed >> shift) & _LOW6)
+    bits = ((k * _MUL) >> _SHIFTS) & _LOW6  # (probes, keys): one pass per operation
+    mask = np.bitwise_or.reduce(_ONE << bits, axis=0)
     return word.astype(np.intp), mask
 
 
