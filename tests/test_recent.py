@@ -22,7 +22,7 @@ def test_slices_are_the_top_bits_in_key_order() -> None:
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_recent_keys_equal_a_list_of_pairs(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(recent, "_TAIL", 300)  # fold often
+    monkeypatch.setattr(recent, "_LIMITS", (40, 300))  # merge levels often
     monkeypatch.setattr(keyfilter, "_MIN_CAPACITY", 1)  # and rebuild the filter often
     rng = np.random.default_rng(seed)
     pool = rng.integers(-(1 << 63), (1 << 63) - 1, size=400, dtype=np.int64)  # shared keys
@@ -71,8 +71,8 @@ def test_recent_keys_equal_a_list_of_pairs(seed: int, monkeypatch: pytest.Monkey
 
 def test_recent_keys_find_every_key_as_their_filter_is_rebuilt(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    """New keys in every add: the filter, rebuilt as it fills, holds the arrays' and the dict's."""
-    monkeypatch.setattr(recent, "_TAIL", 500)
+    """New keys in every add: the filter, rebuilt as it fills, holds the keys of every level."""
+    monkeypatch.setattr(recent, "_LIMITS", (50, 500))
     monkeypatch.setattr(keyfilter, "_MIN_CAPACITY", 1)
     rng = np.random.default_rng(3)
     held, upto, added = RecentKeys(), np.zeros(SLICES, dtype=np.int64), []

@@ -356,8 +356,9 @@ class Index:
             if added:
                 known[doc.id] = seq
                 batch.append(me)
-                for key in insert:
-                    pending.setdefault(key, []).append(len(batch) - 1)
+                if number + 1 < len(profs):  # later documents of the batch look it up
+                    for key in insert:
+                        pending.setdefault(key, []).append(len(batch) - 1)
                 new.append(NewEntry(doc.id, doc.date, me.ts, prof.to_bytes(),
                                     np.array(insert, dtype=np.int64)))
             verdicts.append(_verdict(me, matches, checked, added))
