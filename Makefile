@@ -6,7 +6,7 @@ STAMP   := $(VENV)/.installed
 
 .PHONY: demo test test-slow lint bench quality clean redis
 
-$(STAMP): pyproject.toml dedup/_core.c dedup/_normalize.c
+$(STAMP): pyproject.toml dedup/_core.c dedup/_normalize.c dedup/_align.c
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev,redis,spark,bench]'

@@ -9,6 +9,7 @@ on both sides merge into one passage, scored by the mean similarity of its match
 
 from __future__ import annotations
 
+import functools
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,6 +17,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from dedup.config import Config
+
+try:
+    from dedup import _align
+except ImportError:  # built without a C compiler: _units computes the same arrays
+    _align = None  # type: ignore[assignment]
 
 __all__ = ["Alignment", "Passage", "Sentence", "SentenceTable", "TableView", "align"]
 
@@ -101,28 +107,32 @@ class SentenceTable:
                 (:func:`dedup.normalize.sentence_terms`).
             entry_weight: The weight of each term.
             sizes: Terms per sentence (int64).
+
+        The mass and unit index come from ``dedup/_align.c`` when it is built, else from
+        :func:`_units`; both give equal arrays.
         """
         n = len(sizes)
-        sent = np.repeat(np.arange(n, dtype=np.int64), sizes)
-        pair_unit, pair_entry, pair_weight = _pair_entries(entry_term, sizes)
-        terms = np.concatenate([entry_term, entry_term[pair_entry]])
-        units = np.concatenate([sent, pair_unit])
-        order = np.argsort(terms, kind="stable")
-        # bincount adds each unit's weights in order from zero, as sum() over a dict does.
-        mass = np.concatenate([
-            np.bincount(sent, weights=entry_weight, minlength=n),
-            np.bincount(pair_unit - n, weights=entry_weight[pair_weight], minlength=max(n - 1, 0)),
-        ]).astype(np.float64, copy=False)
+        if _align is None:
+            mass, unit_term, unit_of = _units(entry_term, entry_weight, sizes)
+        else:
+            entry_term = np.ascontiguousarray(entry_term, dtype=np.uint64)
+            entry_weight = np.ascontiguousarray(entry_weight, dtype=np.float64)
+            sizes = np.ascontiguousarray(sizes, dtype=np.int64)
+            mass = np.empty(n + max(n - 1, 0), dtype=np.float64)
+            unit_term = np.empty(3 * len(entry_term), dtype=np.uint64)
+            unit_of = np.empty(3 * len(entry_term), dtype=np.int64)
+            count = _align.units(entry_term, entry_weight, sizes, mass, unit_term, unit_of)
+            unit_term, unit_of = unit_term[:count], unit_of[:count]
         return cls(
             sentences=tuple(Sentence(start, end) for start, end in spans),
             sizes=sizes,
             mass=mass,
             spans=_unit_spans(n),
-            entry_sentence=sent,
+            entry_sentence=np.repeat(np.arange(n, dtype=np.int64), sizes),
             entry_term=entry_term,
             entry_weight=entry_weight,
-            unit_term=terms[order],
-            unit_of=units[order],
+            unit_term=unit_term,
+            unit_of=unit_of,
         )
 
     @property
@@ -227,11 +237,37 @@ class TableView:
                    at - offset)
 
 
+@functools.lru_cache(maxsize=256)
 def _unit_spans(n: int) -> np.ndarray:
-    """``(first sentence, end sentence)`` of the units of ``n`` sentences, as :meth:`build`."""
+    """``(first sentence, end sentence)`` of the units of ``n`` sentences, as :meth:`build`.
+
+    Cached and shared by every table of ``n`` sentences, so read-only.
+    """
     first = np.concatenate([np.arange(n), np.arange(max(n - 1, 0))]).astype(np.int64)
     width = np.concatenate([np.ones(n, dtype=np.int64), np.full(max(n - 1, 0), 2, np.int64)])
-    return np.stack([first, first + width], axis=1).reshape(-1, 2)
+    spans = np.stack([first, first + width], axis=1).reshape(-1, 2)
+    spans.flags.writeable = False
+    return spans
+
+
+def _units(entry_term: np.ndarray, entry_weight: np.ndarray,
+           sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return the mass of every unit and the unit index (terms sorted stably, their units).
+
+    The NumPy path of ``dedup/_align.c``, which computes the same arrays.
+    """
+    n = len(sizes)
+    sent = np.repeat(np.arange(n, dtype=np.int64), sizes)
+    pair_unit, pair_entry, pair_weight = _pair_entries(entry_term, sizes)
+    terms = np.concatenate([entry_term, entry_term[pair_entry]])
+    units = np.concatenate([sent, pair_unit])
+    order = np.argsort(terms, kind="stable")
+    # bincount adds each unit's weights in order from zero, as sum() over a dict does.
+    mass = np.concatenate([
+        np.bincount(sent, weights=entry_weight, minlength=n),
+        np.bincount(pair_unit - n, weights=entry_weight[pair_weight], minlength=max(n - 1, 0)),
+    ]).astype(np.float64, copy=False)
+    return mass, terms[order], units[order]
 
 
 def _pair_entries(entry_term: np.ndarray,
