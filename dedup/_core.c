@@ -1,5 +1,6 @@
 /* The compiled hashing core: raw texts to word n-gram hashes, n-gram hashes to
- * one-permutation MinHash bins, and small sets to classic k-permutation MinHash rows.
+ * one-permutation MinHash bins and their densification, and small sets to classic
+ * k-permutation MinHash rows.
  *
  * It computes exactly what the NumPy path of dedup/shingle.py and dedup/hash.py computes
  * (tests/test_shingle.py compares them on every code point, tests/test_hash.py on random
@@ -331,10 +332,76 @@ static PyObject *kperm(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+PyDoc_STRVAR(densify_doc,
+"densify(sig, probes, key)\n"
+"--\n\n"
+"Fill the empty bins (the maximum uint64) of each row of sig (uint64, rows x num_perm) that\n"
+"has some filled bin: empty bin i takes the value of the first bin filled before this call\n"
+"among its probes, probes[i, t] (intp, num_perm x attempts) at attempt t + 1, then past the\n"
+"table the bin of mix64((i * 0x9E3779B97F4A7C15 + attempt) ^ key), as hash._probe computes.");
+
+static PyObject *densify(PyObject *self, PyObject *args) {
+    PyObject *sig_obj, *probes_obj;
+    unsigned long long key;
+    if (!PyArg_ParseTuple(args, "OOK", &sig_obj, &probes_obj, &key)) return NULL;
+    Py_buffer sig, probes;
+    if (get_buffer(sig_obj, &sig, 0, 1, "sig")) return NULL;
+    if (get_buffer(probes_obj, &probes, 0, 0, "probes")) {
+        PyBuffer_Release(&sig);
+        return NULL;
+    }
+    Py_ssize_t num_perm = sig.ndim == 2 ? sig.shape[1] : 0;
+    Py_ssize_t attempts = num_perm ? probes.len / (Py_ssize_t)sizeof(Py_ssize_t) / num_perm : 0;
+    int bad = num_perm < 1 || attempts < 1 || sig.itemsize != 8
+              || attempts * num_perm * (Py_ssize_t)sizeof(Py_ssize_t) != probes.len;
+    unsigned char *empty = bad ? NULL : PyMem_Malloc((size_t)num_perm);
+    if (!bad && !empty) {
+        PyBuffer_Release(&probes);
+        PyBuffer_Release(&sig);
+        return PyErr_NoMemory();
+    }
+    const Py_ssize_t *table = probes.buf;
+    Py_ssize_t rows = bad ? 0 : sig.len / 8 / num_perm;
+    for (Py_ssize_t r = 0; r < rows && !bad; r++) {
+        uint64_t *row = (uint64_t *)sig.buf + r * num_perm;
+        Py_ssize_t count = 0;
+        for (Py_ssize_t i = 0; i < num_perm; i++) count += empty[i] = row[i] == UINT64_MAX;
+        if (!count || count == num_perm) continue;
+        for (Py_ssize_t i = 0; i < num_perm && !bad; i++) {
+            if (!empty[i]) continue;
+            Py_ssize_t source = -1;
+            for (Py_ssize_t t = 0; t < attempts && source < 0; t++) {
+                Py_ssize_t j = table[i * attempts + t];
+                if (j < 0 || j >= num_perm) {
+                    bad = 1;
+                    break;
+                }
+                if (!empty[j]) source = j;
+            }
+            for (uint64_t attempt = (uint64_t)attempts + 1; source < 0 && !bad; attempt++) {
+                uint64_t m = mix64(((uint64_t)i * UINT64_C(0x9E3779B97F4A7C15) + attempt) ^ key);
+                Py_ssize_t j = (Py_ssize_t)(((m >> 32) * (uint64_t)num_perm) >> 32);
+                if (!empty[j]) source = j;
+            }
+            if (!bad) row[i] = row[source]; /* a bin filled before: never written here */
+        }
+    }
+    PyMem_Free(empty);
+    PyBuffer_Release(&probes);
+    PyBuffer_Release(&sig);
+    if (bad) {
+        PyErr_SetString(PyExc_ValueError, "sig must be 2-D uint64 and probes num_perm x attempts "
+                                          "bins below num_perm");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"shingles", shingles, METH_VARARGS, shingles_doc},
     {"oph", oph, METH_VARARGS, oph_doc},
     {"kperm", kperm, METH_VARARGS, kperm_doc},
+    {"densify", densify, METH_VARARGS, densify_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -119,9 +119,14 @@ def _bins(mixed: U64, num_perm: int) -> npt.NDArray[np.intp]:
 def _probe(bins: npt.NDArray[np.intp], attempt: npt.NDArray[np.intp], num_perm: int,
            seed: int) -> npt.NDArray[np.intp]:
     """Return the bin that empty bin ``bins`` probes at ``attempt`` (1, 2, ...)."""
-    key = np.uint64(splitmix64(seed ^ 0x44454E5345, 1)[0])  # "DENSE"
     mixed = bins.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15) + attempt.astype(np.uint64)
-    return _bins(mix64(mixed ^ key), num_perm)
+    return _bins(mix64(mixed ^ _dense_key(seed)), num_perm)
+
+
+@functools.lru_cache(maxsize=64)
+def _dense_key(seed: int) -> np.uint64:
+    """Return the key of the densification probes for ``seed``."""
+    return np.uint64(splitmix64(seed ^ 0x44454E5345, 1)[0])  # "DENSE"
 
 
 @functools.lru_cache(maxsize=16)
@@ -149,6 +154,10 @@ def _densify(sig: U64, seed: int) -> None:
     few filled bins take, per filled bin, that bin's first attempt from every bin.
     """
     num_perm = sig.shape[1]
+    if _core is not None:  # the same, bin by bin in C
+        probes = np.ascontiguousarray(_probe_table(num_perm, seed)[0], dtype=np.intp)
+        _core.densify(sig, probes, int(_dense_key(seed)))
+        return
     empty = sig == _MAX
     counts = empty.sum(axis=1)
     rows = np.flatnonzero((counts > 0) & (counts < num_perm))

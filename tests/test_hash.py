@@ -266,7 +266,7 @@ def _densify_reference(sig: np.ndarray, seed: int) -> np.ndarray:
 
 
 @pytest.mark.parametrize("num_perm", [8, 48, 128])
-def test_tabled_densification_equals_probing_bin_by_bin(num_perm: int) -> None:
+def test_tabled_densification_equals_probing_bin_by_bin(num_perm: int, hashing_path: str) -> None:
     rng = np.random.default_rng(num_perm)
     sig = rng.integers(0, 2**63, size=(40, num_perm), dtype=np.int64).astype(np.uint64)
     for r, keep in enumerate(np.linspace(0, num_perm, 40).astype(int)):
@@ -279,7 +279,8 @@ def test_tabled_densification_equals_probing_bin_by_bin(num_perm: int) -> None:
     assert (sig[0] == MAX).all() and (sig[1] == 99).all()
 
 
-def test_densification_past_the_probe_table(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_densification_past_the_probe_table(monkeypatch: pytest.MonkeyPatch,
+                                            hashing_path: str) -> None:
     full = dhash._probe_table(48, 11)
 
     def short_table(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
