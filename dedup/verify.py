@@ -60,7 +60,7 @@ class Profile:
 
         Computed on first use: only pairs with identical shingle sets ever need it.
         """
-        return xxhash.xxh3_64_intdigest(joined_tokens(self.doc.text).encode())
+        return xxhash.xxh3_64_intdigest(joined_tokens(self.doc.text))
 
     def to_bytes(self) -> bytes:
         """Serialise what :func:`decide` reads: shingles, digest and sentence table.
