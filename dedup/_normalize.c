@@ -4,12 +4,12 @@
  *
  * Only the part that runs per word is here. A sentence of ASCII, Latin-1 letters and common
  * news punctuation (curly quotes, dashes; see simple()) is case-folded and split into words
- * as normalize._WORD splits it, and each word is looked up in a dict from word to (term, term
- * hash, weight) or None. What a word means (stop word, stem, rarity, hash) is decided in
- * Python, once per distinct word, by the ``miss`` callable; any other sentence goes to
- * Python's content_terms whole (``other``). So the rules live in one place, and this file only
- * splits words and keeps, per sentence, each term once with its largest weight, in order of
- * first occurrence.
+ * as normalize._WORD splits it, and each word is looked up in a table of the words seen
+ * (WordTable) holding its term, term hash and weight, or no term. What a word means (stop
+ * word, stem, rarity, hash) is decided in Python, once per distinct word, by the ``miss``
+ * callable; any other sentence goes to Python's content_terms whole (``other``). So the
+ * rules live in one place, and this file only splits words and keeps, per sentence, each term
+ * once with its largest weight, in order of first occurrence.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -114,13 +114,170 @@ static inline int is_word(Py_UCS4 c) {
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || (c >= 0xC0 && c <= 0xFF);
 }
 
-/* The word lookup: the cache dict and the miss callable. The cache takes no more than limit
- * words; values it does not take stay alive in keep until the call ends, since entries compare
- * their terms by identity. */
+/* The word cache: what miss() said of each word seen, in an open-addressing table of the
+ * folded word's bytes (up to WORD_MAX; longer words are not cached), so that a word seen
+ * before costs one probe and no Python object. It replaced a dict from word to tuple, whose
+ * lookups (a new str per word, its hash, the key's and the tuple's objects) took most of the
+ * time of terms() on a warm cache. */
+#define WORD_MAX 22
+
 typedef struct {
-    PyObject *cache, *miss, *keep;
+    uint64_t key;     /* hash of the word, never 0; 0 marks an empty slot */
+    PyObject *term;   /* the interned term (owned), or NULL for a word that is no term */
+    uint64_t term_hash;
+    double weight;
+    uint8_t len;
+    char word[WORD_MAX + 1];
+} Slot;
+
+typedef struct {
+    PyObject_HEAD
+    Slot *slots;
+    Py_ssize_t mask, count; /* slots - 1 (a power of two), words held */
+} WordTable;
+
+static uint64_t word_key(const Py_UCS1 *word, Py_ssize_t len) {
+    uint64_t h = UINT64_C(0xCBF29CE484222325) ^ (uint64_t)len;
+    for (Py_ssize_t i = 0; i < len; i++) h = (h ^ word[i]) * UINT64_C(0x100000001B3);
+    h ^= h >> 29;
+    return h ? h : 1;
+}
+
+/* The slot of a word: where it is held, or the empty slot where it would go. */
+static Slot *find(const WordTable *t, uint64_t key, const Py_UCS1 *word, Py_ssize_t len) {
+    for (Py_ssize_t i = (Py_ssize_t)(key & (uint64_t)t->mask);; i = (i + 1) & t->mask) {
+        Slot *slot = &t->slots[i];
+        if (!slot->key || (slot->key == key && slot->len == len && !memcmp(slot->word, word, len)))
+            return slot;
+    }
+}
+
+static int table_grow(WordTable *t) {
+    Py_ssize_t size = t->slots ? 2 * (t->mask + 1) : 4096;
+    Slot *slots = PyMem_Calloc((size_t)size, sizeof *slots);
+    if (!slots) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    Slot *old = t->slots;
+    Py_ssize_t old_size = old ? t->mask + 1 : 0;
+    t->slots = slots;
+    t->mask = size - 1;
+    for (Py_ssize_t i = 0; i < old_size; i++)
+        if (old[i].key) *find(t, old[i].key, (const Py_UCS1 *)old[i].word, old[i].len) = old[i];
+    PyMem_Free(old);
+    return 0;
+}
+
+static void table_clear(WordTable *t) {
+    for (Py_ssize_t i = 0; t->slots && i <= t->mask; i++) Py_XDECREF(t->slots[i].term);
+    if (t->slots) memset(t->slots, 0, (size_t)(t->mask + 1) * sizeof *t->slots);
+    t->count = 0;
+}
+
+static void table_dealloc(WordTable *t) {
+    table_clear(t);
+    PyMem_Free(t->slots);
+    Py_TYPE(t)->tp_free((PyObject *)t);
+}
+
+static Py_ssize_t table_len(WordTable *t) { return t->count; }
+
+static PyObject *table_clear_method(WordTable *t, PyObject *Py_UNUSED(ignored)) {
+    table_clear(t);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef table_methods[] = {
+    {"clear", (PyCFunction)table_clear_method, METH_NOARGS, "Forget every word."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PySequenceMethods table_sequence = {.sq_length = (lenfunc)table_len};
+
+static PyTypeObject WordTableType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "dedup._normalize.WordTable",
+    .tp_doc = "WordTable()\n--\n\nWhat terms() learnt of each word (the word cache of one seed).",
+    .tp_basicsize = sizeof(WordTable),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = PyType_GenericNew,
+    .tp_dealloc = (destructor)table_dealloc,
+    .tp_as_sequence = &table_sequence,
+    .tp_methods = table_methods,
+};
+
+/* The word lookup: the cache and the miss callable. The cache takes no more than limit words;
+ * the terms of words it does not take stay alive in keep until the call ends, since entries
+ * compare their terms by identity. */
+typedef struct {
+    WordTable *cache;
+    PyObject *miss, *keep;
     Py_ssize_t limit;
 } Words;
+
+/* What miss(word) says of word[:len]: the term (borrowed from the cache or keep; NULL for no
+ * term), its hash and weight. Returns -1 on error. */
+static int lookup_word(const Words *lookup, const Py_UCS1 *word, Py_ssize_t len,
+                       PyObject **term, uint64_t *term_hash, double *weight) {
+    WordTable *t = lookup->cache;
+    uint64_t key = 0;
+    Slot *slot = NULL;
+    if (len <= WORD_MAX) {
+        if (!t->slots && table_grow(t)) return -1;
+        key = word_key(word, len);
+        slot = find(t, key, word, len);
+        if (slot->key) {
+            *term = slot->term;
+            *term_hash = slot->term_hash;
+            *weight = slot->weight;
+            return 0;
+        }
+    }
+    PyObject *text = PyUnicode_FromKindAndData(PyUnicode_1BYTE_KIND, word, len);
+    PyObject *found = text ? PyObject_CallOneArg(lookup->miss, text) : NULL;
+    Py_XDECREF(text);
+    if (!found) return -1;
+    *term = NULL;
+    *term_hash = 0;
+    *weight = 0.0;
+    if (found != Py_None) {
+        if (!PyTuple_Check(found) || PyTuple_GET_SIZE(found) != 3
+                || !PyUnicode_Check(PyTuple_GET_ITEM(found, 0))) {
+            PyErr_SetString(PyExc_TypeError, "miss must return None or (term, hash, weight)");
+            Py_DECREF(found);
+            return -1;
+        }
+        *term = PyTuple_GET_ITEM(found, 0);
+        *term_hash = PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(found, 1));
+        *weight = PyFloat_AsDouble(PyTuple_GET_ITEM(found, 2));
+        if (PyErr_Occurred()) {
+            Py_DECREF(found);
+            return -1;
+        }
+    }
+    int bad = 0;
+    if (slot && t->count < lookup->limit) {
+        if (2 * (t->count + 1) > t->mask + 1) {
+            bad = table_grow(t);
+            slot = bad ? NULL : find(t, key, word, len);
+        }
+        if (slot) {
+            slot->key = key;
+            slot->len = (uint8_t)len;
+            memcpy(slot->word, word, (size_t)len);
+            slot->term = *term;
+            Py_XINCREF(*term);
+            slot->term_hash = *term_hash;
+            slot->weight = *weight;
+            t->count++;
+        }
+    } else if (*term) {
+        bad = PyList_Append(lookup->keep, *term);
+    }
+    Py_DECREF(found); /* the cache or keep holds the term */
+    return bad ? -1 : 0;
+}
 
 /* Add the terms of sentence text[s:e], all of whose characters are simple(); returns -1 on
  * error. ``buf`` holds at least e - s characters. */
@@ -143,34 +300,12 @@ static int simple_sentence(Entries *out, const void *data, int kind, Py_ssize_t 
                 break;
         }
         for (Py_ssize_t k = i; k < j; k++) buf[k - i] = (Py_UCS1)fold(PyUnicode_READ(kind, data, k));
-        PyObject *word = PyUnicode_FromKindAndData(PyUnicode_1BYTE_KIND, buf, j - i);
+        PyObject *term;
+        uint64_t hash;
+        double weight;
+        if (lookup_word(lookup, buf, j - i, &term, &hash, &weight)) return -1;
         i = j;
-        if (!word) return -1;
-        PyObject *found = PyDict_GetItemWithError(lookup->cache, word); /* borrowed */
-        if (!found) {
-            if (PyErr_Occurred() || !(found = PyObject_CallOneArg(lookup->miss, word))) {
-                Py_DECREF(word);
-                return -1;
-            }
-            int bad = PyDict_GET_SIZE(lookup->cache) < lookup->limit
-                          ? PyDict_SetItem(lookup->cache, word, found)
-                          : PyList_Append(lookup->keep, found);
-            Py_DECREF(found); /* the cache or keep holds it */
-            if (bad) {
-                Py_DECREF(word);
-                return -1;
-            }
-        }
-        Py_DECREF(word);
-        if (found == Py_None) continue;
-        if (!PyTuple_Check(found) || PyTuple_GET_SIZE(found) != 3) {
-            PyErr_SetString(PyExc_TypeError, "miss must return None or (term, hash, weight)");
-            return -1;
-        }
-        uint64_t term = PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(found, 1));
-        double weight = PyFloat_AsDouble(PyTuple_GET_ITEM(found, 2));
-        if (PyErr_Occurred()) return -1;
-        put(out, PyTuple_GET_ITEM(found, 0), term, weight);
+        if (term) put(out, term, hash, weight);
     }
     return 0;
 }
@@ -210,15 +345,15 @@ PyDoc_STRVAR(terms_doc,
 "Return (term hashes, weights, terms per sentence) as bytes of uint64, float64 and int64\n"
 "for the sentences text[start:end] of spans, a sequence of (start, end). A sentence of\n"
 "ASCII, Latin-1 letters and common punctuation is case-folded and split into words; each\n"
-"word is looked up in the dict cache, where a miss stores miss(word): None or (interned\n"
-"term, hash, weight), while the cache holds fewer than limit words. Per sentence each term\n"
+"word is looked up in the WordTable cache, where a miss stores miss(word): None or\n"
+"(interned term, hash, weight), while the cache holds fewer than limit words. Per sentence each term\n"
 "is kept once, first-seen order, with its largest weight. Any other sentence is\n"
 "other(sentence): its (hash, weight) pairs, in order.");
 
 static PyObject *terms(PyObject *self, PyObject *args) {
     PyObject *text, *spans_obj, *other;
     Words lookup;
-    if (!PyArg_ParseTuple(args, "UOO!nOO", &text, &spans_obj, &PyDict_Type, &lookup.cache,
+    if (!PyArg_ParseTuple(args, "UOO!nOO", &text, &spans_obj, &WordTableType, &lookup.cache,
                           &lookup.limit, &lookup.miss, &other))
         return NULL;
     PyObject *spans = PySequence_Fast(spans_obj, "spans must be a sequence");
@@ -280,4 +415,9 @@ static PyMethodDef methods[] = {
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "dedup._normalize",
                                     "Compiled normalize stage of dedup.", -1, methods};
 
-PyMODINIT_FUNC PyInit__normalize(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC PyInit__normalize(void) {
+    if (PyType_Ready(&WordTableType) < 0) return NULL;
+    PyObject *m = PyModule_Create(&module);
+    if (m && PyModule_AddObjectRef(m, "WordTable", (PyObject *)&WordTableType) < 0) Py_CLEAR(m);
+    return m;
+}

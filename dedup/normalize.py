@@ -150,9 +150,9 @@ def content_terms(sentence: str) -> dict[str, float]:
     return terms
 
 
-#: Words whose hashed terms :func:`sentence_terms` keeps per seed (~200 bytes each).
+#: Words whose hashed terms :func:`sentence_terms` keeps per seed (~100 bytes each).
 _CACHE_LIMIT = 1 << 18
-_word_cache: dict[int, dict[str, tuple[str, int, float] | None]] = {}
+_word_cache: dict[int, _normalize.WordTable] = {}
 
 
 def _hashed_term(word: str, seed: int) -> tuple[str, int, float] | None:
@@ -191,7 +191,9 @@ def sentence_terms(text: str, spans: Sequence[tuple[int, int]],
         return (np.array([h for h, _ in flat], dtype=np.uint64),
                 np.array([w for _, w in flat], dtype=np.float64),
                 np.array([len(sentence) for sentence in pairs], dtype=np.int64))
-    cache = _word_cache.setdefault(seed, {})
+    cache = _word_cache.get(seed)
+    if cache is None:
+        cache = _word_cache[seed] = _normalize.WordTable()
     if len(cache) >= _CACHE_LIMIT:
         cache.clear()
     term, weight, sizes = _normalize.terms(text, spans, cache, _CACHE_LIMIT,

@@ -133,3 +133,22 @@ def test_word_cache_stops_at_its_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     assert len(dedup.normalize._word_cache[7]) == 50
     sentence_terms("one more word", [(0, 13)], 7)  # a full cache is emptied first
     assert len(dedup.normalize._word_cache[7]) == 3
+
+
+@pytest.mark.skipif(dedup.normalize._normalize is None, reason="built without the C core")
+def test_word_cache_answers_as_the_python_path_when_it_grows_and_on_long_words(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # 12,000 distinct words grow the table past its first 4,096 slots; words of 22 bytes are
+    # the longest kept, longer ones ask Python every time. Each text is checked twice: on
+    # misses, then on what the cache holds.
+    monkeypatch.setattr(dedup.normalize, "_word_cache", {})
+    long_words = ["a" * 21 + "b", "a" * 22 + "c", "Antidisestablishmentarianisms", "x" * 200]
+    texts = [" ".join(f"w{i}q{j}" for j in range(12)) + "." for i in range(1000)]
+    texts.append(" ".join(long_words + long_words[::-1] + ["café", "Café"]) + ".")
+    text = "\n".join(texts)
+    spans = sentences(text)
+    want = _python_terms(text, spans)
+    for _ in range(2):
+        for got, expected in zip(sentence_terms(text, spans, 7), want, strict=True):
+            assert got.tolist() == expected.tolist()
+    assert len(dedup.normalize._word_cache[7]) == 12_000 + 2  # and a * 21 + b, café
