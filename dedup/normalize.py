@@ -150,7 +150,7 @@ def content_terms(sentence: str) -> dict[str, float]:
     return terms
 
 
-#: Words whose hashed terms :func:`sentence_terms` keeps per seed (~100 bytes each).
+#: Words whose hashed terms :func:`sentence_terms` keeps per seed (56-112 bytes each).
 _CACHE_LIMIT = 1 << 18
 _word_cache: dict[int, _normalize.WordTable] = {}
 
