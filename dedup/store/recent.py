@@ -93,10 +93,10 @@ class RecentKeys:
 
     def drop_moved(self, upto: I64) -> None:
         """Drop the pairs whose range was moved past their seq (``seq <= upto[range]``)."""
-        kept = [(keys[keep], seqs[keep]) for keys, seqs in self._levels
-                for keep in [seqs > upto[slice_of(keys)]]]
-        self._levels = kept
-        self.counts = np.bincount(slice_of(np.concatenate([keys for keys, _ in kept])),
+        for level, (keys, seqs) in enumerate(self._levels):
+            keep = seqs > upto[slice_of(keys)]
+            self._levels[level] = keys[keep], seqs[keep]
+        self.counts = np.bincount(slice_of(np.concatenate([keys for keys, _ in self._levels])),
                                   minlength=SLICES).astype(np.int64)
         self._refilter()
 
